@@ -1,0 +1,134 @@
+// Package broker runs an embedded Kafka-protocol broker in process: franz-go's
+// kfake, which speaks the real wire protocol (consumer groups, transactions,
+// compaction, persistence, fault injection through ControlKey).
+//
+// It serves two purposes: the broker of `sluice dev` (fixed port, state under
+// the data directory so a restart keeps every topic, offset and group) and a
+// per-test cluster on a random loopback port. It is a development and test
+// broker, not a production one: one node, no replication.
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Config describes an embedded broker. The zero value is an in-memory broker
+// on a random loopback port.
+type Config struct {
+	// Addr is the loopback host:port to listen on; default "127.0.0.1:0".
+	Addr string
+	// DataDir persists every topic, offset and group across restarts when set;
+	// empty keeps everything in memory.
+	DataDir string
+	// Partitions is the partition count of auto-created topics; default 3.
+	Partitions int
+	// Logger receives the broker's warnings and errors; default discards.
+	Logger *slog.Logger
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if c.Addr != "" {
+		host, _, err := net.SplitHostPort(c.Addr)
+		if err != nil {
+			return fmt.Errorf("broker: Addr %q: %w", c.Addr, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("broker: Addr %q: the embedded broker listens on loopback only", c.Addr)
+		}
+	}
+	if c.Partitions < 0 {
+		return fmt.Errorf("broker: Partitions %d: must not be negative", c.Partitions)
+	}
+	return nil
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	cluster *kfake.Cluster
+	addr    string
+}
+
+// Start starts a broker. It returns once the broker accepts connections.
+func Start(cfg Config) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	port := 0
+	if cfg.Addr != "" {
+		_, p, _ := net.SplitHostPort(cfg.Addr)
+		port, _ = strconv.Atoi(p)
+	}
+	partitions := cfg.Partitions
+	if partitions == 0 {
+		partitions = 3
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(port),
+		kfake.ClusterID("sluice-dev"),
+		kfake.DefaultNumPartitions(partitions),
+		kfake.AllowAutoTopicCreation(),
+		kfake.WithLogger(slogAdapter{logger}),
+		// Group sessions as short as clients ask for, so tests that kill a
+		// member see the rebalance quickly.
+		kfake.GroupMinSessionTimeout(time.Second),
+	}
+	if cfg.DataDir != "" {
+		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("broker: start: %w", err)
+	}
+	addrs := c.ListenAddrs()
+	if len(addrs) != 1 {
+		c.Close()
+		return nil, fmt.Errorf("broker: expected one listener, got %v", addrs)
+	}
+	return &Broker{cluster: c, addr: addrs[0]}, nil
+}
+
+// Addr is the host:port clients bootstrap from.
+func (b *Broker) Addr() string { return b.addr }
+
+// Cluster exposes the underlying kfake cluster for compaction (Compact) and
+// fault injection (ControlKey) in tests.
+func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
+
+// Compact runs log compaction on every compacted topic now.
+func (b *Broker) Compact() { b.cluster.Compact() }
+
+// Close stops the broker, writing its state to DataDir when persistent.
+func (b *Broker) Close() { b.cluster.Close() }
+
+// slogAdapter routes kfake's log lines to a slog.Logger.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Logf(level kfake.LogLevel, format string, args ...any) {
+	var lv slog.Level
+	switch level {
+	case kfake.LogLevelError:
+		lv = slog.LevelError
+	case kfake.LogLevelWarn:
+		lv = slog.LevelWarn
+	case kfake.LogLevelInfo:
+		lv = slog.LevelInfo
+	default:
+		lv = slog.LevelDebug
+	}
+	if a.l.Enabled(context.Background(), lv) {
+		a.l.Log(context.Background(), lv, fmt.Sprintf(format, args...), "component", "broker")
+	}
+}
