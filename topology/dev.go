@@ -7,15 +7,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sourcegraph/conc"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/testenv/broker"
 	"github.com/sluicehq/sluice/testenv/chlocal"
+	"github.com/sluicehq/sluice/topology/api"
 	"github.com/sluicehq/sluice/topology/config"
+	"github.com/sluicehq/sluice/topology/planstore"
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
@@ -129,8 +136,49 @@ func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) (err error)
 		return fmt.Errorf("dev: %w", err)
 	}
 
+	apiLn, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("dev: api: %w", err)
+	}
+	seeds := []string{b.Addr()}
+	prod, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, api.ProducerOpts(10*time.Second)...)...)
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	defer prod.Close()
+	plans, err := planstore.New(planstore.Config{Brokers: seeds, TopicPrefix: ws.TopicPrefix, Logger: log})
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	defer plans.Close()
+	srv, err := api.New(api.Config{
+		Workspace:  ws,
+		Topics:     names,
+		Producer:   prod,
+		AdminToken: adminToken,
+		Admin: []api.Route{
+			{Pattern: "/v1/tracking-plans", Handler: planstore.NewHandler(plans, log)},
+			{Pattern: "/v1/tracking-plans/", Handler: planstore.NewHandler(plans, log)},
+		},
+		Registry: prometheus.NewRegistry(),
+		Logger:   log,
+	})
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var roles conc.WaitGroup
+	var apiErr error
+	roles.Go(func() { apiErr = srv.Serve(ctx, apiLn) })
+	defer roles.Wait()
+
 	info := DevInfo{
-		API:        "http://" + cfg.APIAddr,
+		API:        "http://" + apiLn.Addr().String(),
 		Kafka:      b.Addr(),
 		ClickHouse: ch.URL(),
 		Database:   devDatabase,
@@ -145,7 +193,8 @@ func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) (err error)
 
 	<-ctx.Done()
 	log.Info("dev stack shutting down")
-	return nil
+	roles.Wait()
+	return apiErr
 }
 
 // execHTTP runs one statement through a ClickHouse HTTP interface.

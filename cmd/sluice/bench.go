@@ -1,0 +1,51 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicehq/sluice/topology/bench"
+)
+
+// newBenchCmd is `sluice bench`: in-process measurements of sluice's stages.
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure sluice's throughput in process, against an embedded broker",
+	}
+	cmd.AddCommand(newBenchIngestCmd())
+	return cmd
+}
+
+func newBenchIngestCmd() *cobra.Command {
+	var cfg bench.IngestConfig
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Tracking API throughput over loopback HTTP against franz-go producing straight",
+		Long: `ingest starts an embedded broker and the tracking API on a loopback port, sends
+--events events in batches of --batch over HTTP from --clients concurrent
+clients, then produces the same events.raw records straight with franz-go as
+the baseline. The last line of its output is a JSON object with at least
+events_per_sec, baseline_events_per_sec, ratio and p99_ms.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Out = cmd.OutOrStdout()
+			res, err := bench.Ingest(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			line, err := json.Marshal(res)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(line))
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Events, "events", 500_000, "events to send")
+	cmd.Flags().IntVar(&cfg.Clients, "clients", 32, "concurrent HTTP clients (keep-alive connections)")
+	cmd.Flags().IntVar(&cfg.BatchSize, "batch", 100, "events per request")
+	return cmd
+}

@@ -1,0 +1,448 @@
+package schemas
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Decoder decodes tracking API request bodies, outside input, with Segment's
+// rules and the limits in Limits. The zero value applies the default limits.
+// A Decoder is safe for concurrent use.
+type Decoder struct {
+	Limits Limits
+}
+
+// Call is what the HTTP request, rather than its body, says about its events.
+type Call struct {
+	// Type is the call type of the route (/v1/track is Track); empty for
+	// /v1/batch and /v1/import.
+	Type Type
+	// ReceivedAt is when the request arrived: it becomes Event.ReceivedAt
+	// and corrects the sender's clock skew.
+	ReceivedAt time.Time
+}
+
+// Payload is a decoded request body.
+type Payload struct {
+	// Events are the body's events, each checked against every rule.
+	// Their raw JSON fields alias the body: keep it unchanged while they live.
+	Events []Event
+	// WriteKey is the body's top-level writeKey, empty when absent.
+	WriteKey string
+}
+
+// Decode decodes body into p, reusing p.Events' storage. It accepts the whole
+// body or nothing: the error (an *Error) names the first rule broken, the
+// field, and for a batch the item index.
+//
+// Rules: the body is one JSON object of valid UTF-8, numbers within int64
+// (integers) or float64, nesting within Limits.MaxDepth per event; a batch
+// holds 1 to MaxBatchEvents objects, each with a type, and is at most
+// MaxBatchBytes; an event is at most MaxEventBytes; every event has userId or
+// anonymousId; track needs event, group needs groupId, alias needs userId and
+// previousId; messageId is at most MaxMessageIDChars and generated when
+// absent. context, integrations, properties and traits must be objects.
+//
+// Normalisation: the route's type is the event's (a body "type" must agree);
+// ReceivedAt is set; Timestamp = ReceivedAt − (SentAt − timestamp sent), with
+// the sent timestamp kept as OriginalTimestamp; a batch's sentAt applies to
+// items without one; a batch's context and integrations are merged into each
+// item's, member by member, the item's members winning. Other top-level
+// fields (writeKey, channel, _metadata, ...) are dropped.
+func (d *Decoder) Decode(body []byte, call Call, p *Payload) error {
+	p.Events = p.Events[:0]
+	p.WriteKey = ""
+	lim := d.Limits.WithDefaults()
+	var err *Error
+	if call.Type == "" {
+		err = decodeBatch(body, call, lim, p)
+	} else {
+		err = decodeCall(body, call, lim, p)
+	}
+	if err != nil {
+		p.Events = p.Events[:0]
+		return err
+	}
+	return nil
+}
+
+func decodeCall(body []byte, call Call, lim Limits, p *Payload) *Error {
+	if len(body) > lim.MaxEventBytes {
+		return &Error{Rule: RuleEventTooLarge, Index: -1, Offset: -1,
+			Reason: tooLarge("the event", len(body), lim.MaxEventBytes)}
+	}
+	s := scanner{buf: body, limit: lim.MaxDepth}
+	ep := parsers.Get().(*eventParser)
+	defer parsers.Put(ep)
+	p.Events = append(p.Events, Event{})
+	e := &p.Events[0]
+	wk, err := ep.parse(&s, modeCall, e)
+	if err != nil {
+		return err
+	}
+	if err := s.end(); err != nil {
+		return err
+	}
+	if e.Type != "" && e.Type != call.Type {
+		return &Error{Rule: RuleInvalidType, Index: -1, Field: "type", Offset: -1,
+			Reason: "\"" + string(e.Type) + "\" does not match the route's type \"" + string(call.Type) + "\""}
+	}
+	e.Type = call.Type
+	if err := check(e, lim); err != nil {
+		return err
+	}
+	finish(e, call.ReceivedAt, time.Time{})
+	p.WriteKey = wk
+	return nil
+}
+
+func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
+	if len(body) > lim.MaxBatchBytes {
+		return &Error{Rule: RuleBatchTooLarge, Index: -1, Offset: -1,
+			Reason: tooLarge("the batch", len(body), lim.MaxBatchBytes)}
+	}
+	s := scanner{buf: body, limit: lim.MaxDepth}
+	if s.peek() != '{' {
+		return s.syntax("the body must be a JSON object")
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	ep := parsers.Get().(*eventParser)
+	defer parsers.Put(ep)
+	var (
+		seenBatch            bool
+		batchCtx, batchInteg []byte
+		batchSentAt          time.Time
+		tmp                  []byte
+	)
+	for n := 0; ; n++ {
+		key, more, err := s.member(n)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		name := string(key) // only compared: does not allocate
+		switch name {
+		case "batch":
+			if seenBatch {
+				return &Error{Rule: RuleDuplicateField, Index: -1, Field: "batch", Offset: s.pos, Reason: "field appears more than once"}
+			}
+			seenBatch = true
+			if err := decodeItems(&s, lim, ep, p); err != nil {
+				return err
+			}
+		case "context", "integrations":
+			raw, err := readObject(&s)
+			if err != nil {
+				err.Field = name
+				return err
+			}
+			if name == "context" {
+				batchCtx = raw
+			} else {
+				batchInteg = raw
+			}
+		case "sentAt":
+			at := s.pos
+			t, err := readTime(&s, &tmp)
+			if err != nil {
+				err.Field, err.Offset = "sentAt", at
+				return err
+			}
+			batchSentAt = t
+		case "writeKey":
+			if s.peek() != '"' {
+				return &Error{Rule: RuleFieldType, Index: -1, Field: "writeKey", Offset: s.pos, Reason: "must be a string"}
+			}
+			raw, escaped, err := s.str()
+			if err != nil {
+				err.Field = "writeKey"
+				return err
+			}
+			if escaped {
+				raw = appendUnescaped(nil, raw)
+			}
+			p.WriteKey = string(raw)
+		default:
+			if err := s.value(); err != nil {
+				err.Field = string(key)
+				return err
+			}
+		}
+	}
+	if err := s.end(); err != nil {
+		return err
+	}
+	if len(p.Events) == 0 {
+		return &Error{Rule: RuleEmptyBatch, Index: -1, Field: "batch", Offset: -1,
+			Reason: "a batch needs a \"batch\" array of at least one event"}
+	}
+	for i := range p.Events {
+		e := &p.Events[i]
+		if batchCtx != nil {
+			e.Context = mergeObjects(e.Context, batchCtx)
+		}
+		if batchInteg != nil {
+			e.Integrations = mergeObjects(e.Integrations, batchInteg)
+		}
+		finish(e, call.ReceivedAt, batchSentAt)
+	}
+	return nil
+}
+
+// decodeItems reads the batch array at s.pos, each item checked on its own.
+func decodeItems(s *scanner, lim Limits, ep *eventParser, p *Payload) *Error {
+	if s.peek() != '[' {
+		return &Error{Rule: RuleFieldType, Index: -1, Field: "batch", Offset: s.pos, Reason: "must be an array of events"}
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	// Items are events: their own nesting limit starts below the array.
+	outer := s.limit
+	s.limit = s.depth + lim.MaxDepth
+	defer func() { s.limit = outer }()
+	for i := 0; ; i++ {
+		more, err := s.element(i)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		if i >= lim.MaxBatchEvents {
+			return &Error{Rule: RuleTooManyEvents, Index: i, Offset: s.pos,
+				Reason: "a batch holds at most " + itoa(lim.MaxBatchEvents) + " events"}
+		}
+		if s.peek() != '{' {
+			return &Error{Rule: RuleInvalidJSON, Index: i, Offset: s.pos, Reason: "a batch item must be a JSON object"}
+		}
+		start := s.pos
+		p.Events = append(p.Events, Event{})
+		e := &p.Events[len(p.Events)-1]
+		if _, err := ep.parse(s, modeItem, e); err != nil {
+			err.Index = i
+			return err
+		}
+		if size := s.pos - start; size > lim.MaxEventBytes {
+			return &Error{Rule: RuleEventTooLarge, Index: i, Offset: start,
+				Reason: tooLarge("the event", size, lim.MaxEventBytes)}
+		}
+		if e.Type == "" {
+			return &Error{Rule: RuleInvalidType, Index: i, Field: "type", Offset: start,
+				Reason: "a batch item needs a type: track, identify, page, screen, group or alias"}
+		}
+		if err := check(e, lim); err != nil {
+			err.Index = i
+			return err
+		}
+	}
+}
+
+// check applies the rules of e's call type.
+func check(e *Event, lim Limits) *Error {
+	if e.UserID == "" && e.AnonymousID == "" {
+		return &Error{Rule: RuleMissingIdentity, Index: -1, Field: "userId", Offset: -1,
+			Reason: "every call needs a userId or an anonymousId"}
+	}
+	missing := func(f string) *Error {
+		return &Error{Rule: RuleMissingField, Index: -1, Field: f, Offset: -1,
+			Reason: "a " + string(e.Type) + " call needs \"" + f + "\""}
+	}
+	switch e.Type {
+	case Track:
+		if e.Event == "" {
+			return missing("event")
+		}
+	case Group:
+		if e.GroupID == "" {
+			return missing("groupId")
+		}
+	case Alias:
+		if e.UserID == "" {
+			return missing("userId")
+		}
+		if e.PreviousID == "" {
+			return missing("previousId")
+		}
+	}
+	// A string of at most N bytes has at most N characters: count only longer ones.
+	if n := len(e.MessageID); n > lim.MaxMessageIDChars && utf8.RuneCountInString(e.MessageID) > lim.MaxMessageIDChars {
+		n = utf8.RuneCountInString(e.MessageID)
+		return &Error{Rule: RuleMessageIDTooLong, Index: -1, Field: "messageId", Offset: -1,
+			Reason: "is " + itoa(n) + " characters, the limit is " + itoa(lim.MaxMessageIDChars)}
+	}
+	return nil
+}
+
+// finish sets the server's fields: receivedAt, the clock-skew corrected
+// timestamp, and a messageId when the sender gave none.
+func finish(e *Event, receivedAt, batchSentAt time.Time) {
+	sent := e.Timestamp
+	e.OriginalTimestamp = sent
+	if e.SentAt.IsZero() {
+		e.SentAt = batchSentAt
+	}
+	e.ReceivedAt = receivedAt
+	switch {
+	case sent.IsZero():
+		e.Timestamp = receivedAt
+	case !e.SentAt.IsZero():
+		e.Timestamp = receivedAt.Add(-e.SentAt.Sub(sent))
+	}
+	if e.MessageID == "" {
+		e.MessageID = NewMessageID()
+	}
+}
+
+// NewMessageID returns a random UUID (version 4), the messageId of events
+// sent without one.
+func NewMessageID() string {
+	var u [16]byte
+	binary.BigEndian.PutUint64(u[:8], rand.Uint64())
+	binary.BigEndian.PutUint64(u[8:], rand.Uint64())
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	const hexdig = "0123456789abcdef"
+	var b [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b[j] = '-'
+			j++
+		}
+		b[j], b[j+1] = hexdig[c>>4], hexdig[c&0xf]
+		j += 2
+	}
+	return string(b[:])
+}
+
+// readObject reads an object or null (nil) at s.pos.
+func readObject(s *scanner) ([]byte, *Error) {
+	start := s.pos
+	switch s.peek() {
+	case 'n':
+		return nil, s.literal("null")
+	case '{':
+		start = s.pos
+		if err := s.object(); err != nil {
+			return nil, err
+		}
+		return s.buf[start:s.pos:s.pos], nil
+	}
+	return nil, &Error{Rule: RuleFieldType, Index: -1, Offset: start, Reason: "must be an object"}
+}
+
+// readTime reads an ISO-8601 string or null (zero time) at s.pos.
+func readTime(s *scanner, tmp *[]byte) (time.Time, *Error) {
+	switch s.peek() {
+	case 'n':
+		return time.Time{}, s.literal("null")
+	case '"':
+		raw, escaped, err := s.str()
+		if err != nil {
+			return time.Time{}, err
+		}
+		if escaped {
+			*tmp = appendUnescaped((*tmp)[:0], raw)
+			raw = *tmp
+		}
+		if t, ok := parseTime(raw); ok {
+			return t, nil
+		}
+		return time.Time{}, &Error{Rule: RuleInvalidTimestamp, Index: -1, Offset: -1,
+			Reason: "must be an ISO-8601 date-time such as 2006-01-02T15:04:05.000Z"}
+	}
+	return time.Time{}, &Error{Rule: RuleFieldType, Index: -1, Offset: -1, Reason: "must be an ISO-8601 date-time string"}
+}
+
+// mergeObjects returns item with every member of batch whose key item lacks
+// appended. Both are validated JSON objects.
+func mergeObjects(item, batch []byte) []byte {
+	if len(item) == 0 {
+		return batch
+	}
+	var keys [][]byte
+	s := scanner{buf: item, limit: 1 << 30}
+	s.enter()
+	for n := 0; ; n++ {
+		key, more, _ := s.member(n)
+		if !more {
+			break
+		}
+		keys = append(keys, key)
+		s.value()
+	}
+	out := make([]byte, 0, len(item)+len(batch))
+	out = append(out, item[:len(item)-1]...) // without its '}'
+	members := len(keys)
+	b := scanner{buf: batch, limit: 1 << 30}
+	b.enter()
+	for n := 0; ; n++ {
+		key, more, _ := b.member(n)
+		if !more {
+			break
+		}
+		from := b.keyAt
+		b.value()
+		if containsKey(keys, key) {
+			continue
+		}
+		if members > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, batch[from:b.pos]...)
+		members++
+	}
+	return append(out, '}')
+}
+
+func containsKey(keys [][]byte, k []byte) bool {
+	for _, x := range keys {
+		if string(x) == string(k) {
+			return true
+		}
+	}
+	return false
+}
+
+func tooLarge(what string, size, limit int) string {
+	return what + " is " + itoa(size) + " bytes, the limit is " + itoa(limit)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// FindWriteKey returns the top-level "writeKey" string of a body that may be
+// invalid or cut short, or "" when there is none before the first fault. The
+// tracking API uses it to tell who sent input it refuses.
+func FindWriteKey(body []byte) string {
+	s := scanner{buf: body, limit: rawMaxDepth}
+	if s.peek() != '{' || s.enter() != nil {
+		return ""
+	}
+	for n := 0; ; n++ {
+		key, more, err := s.member(n)
+		if err != nil || !more {
+			return ""
+		}
+		if string(key) == "writeKey" && s.peek() == '"' {
+			raw, escaped, err := s.str()
+			if err != nil {
+				return ""
+			}
+			if escaped {
+				raw = appendUnescaped(nil, raw)
+			}
+			return string(raw)
+		}
+		if s.value() != nil {
+			return ""
+		}
+	}
+}
