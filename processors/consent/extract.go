@@ -1,0 +1,84 @@
+package consent
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrMalformed reports consent preferences that cannot be read: invalid
+// JSON, or context, consent or categoryPreferences that is not an object.
+var ErrMalformed = errors.New("consent: malformed consent preferences")
+
+// PreferencesObject finds context.consent.categoryPreferences in an event's
+// raw context JSON and returns the object's bytes (a sub-slice of context).
+// found is false when the context is empty or null, or has no consent or no
+// categoryPreferences member (or it is null). Invalid JSON, or a context,
+// consent or categoryPreferences that is not an object, is ErrMalformed.
+// When a key repeats, the last one counts, as in encoding/json.
+func PreferencesObject(context []byte) (obj []byte, found bool, err error) {
+	start, end := skipSpace(context, 0), 0
+	if start == len(context) {
+		return nil, false, nil
+	}
+	if context[start] != '{' {
+		_, _, ok, err := onlyValue(context)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: context: %v", ErrMalformed, err)
+		}
+		if !ok {
+			return nil, false, nil // null
+		}
+		return nil, false, fmt.Errorf("%w: context is not an object", ErrMalformed)
+	}
+	for _, name := range [...]string{"consent", "categoryPreferences"} {
+		vs, ve, found, objEnd, err := lastMember(context, start, name)
+		if err == nil && name == "consent" && skipSpace(context, objEnd) != len(context) {
+			err = errSyntax // only space may follow the context object
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		if !found || string(context[vs:ve]) == "null" {
+			return nil, false, nil
+		}
+		if context[vs] != '{' {
+			return nil, false, fmt.Errorf("%w: %s is not an object", ErrMalformed, name)
+		}
+		start, end = vs, ve
+	}
+	return context[start:end], true, nil
+}
+
+// EventPrefs returns the preferences an event's raw context JSON carries in
+// context.consent.categoryPreferences: unknown when there are none, otherwise
+// the workspace categories whose last value is true. On error it returns
+// preferences that grant nothing, so ignoring the error still denies.
+func (c *Categories) EventPrefs(context []byte) (Prefs, error) {
+	obj, found, err := PreferencesObject(context)
+	if err != nil {
+		return denyAll, err
+	}
+	if !found {
+		return Prefs{}, nil
+	}
+	return Prefs{Known: true, Granted: c.objectMask(obj)}, nil
+}
+
+// objectMask returns the categories a valid categoryPreferences object grants.
+func (c *Categories) objectMask(obj []byte) Mask {
+	var m Mask
+	eachMember(obj, 0, 0, func(mb member) {
+		var bit Mask
+		if mb.escaped {
+			bit = c.bit[mb.name()]
+		} else {
+			bit = c.bit[string(mb.key)]
+		}
+		if string(obj[mb.start:mb.end]) == "true" {
+			m |= bit
+		} else {
+			m &^= bit
+		}
+	})
+	return m
+}
