@@ -1,0 +1,262 @@
+package router
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/processors/consent"
+	"github.com/sluicehq/sluice/processors/filter"
+	"github.com/sluicehq/sluice/processors/suppress"
+	"github.com/sluicehq/sluice/processors/validate"
+	"github.com/sluicehq/sluice/schemas"
+	"github.com/sluicehq/sluice/topology/topics"
+)
+
+// pipeline judges events: decode → dedup → suppress → (table updates) →
+// validate → consent → filter → route. It is shared by every partition
+// worker and safe for concurrent use; per-goroutine scratch lives in scratch.
+type pipeline struct {
+	names       topics.Names
+	plans       map[string]string // source name → tracking plan
+	suppress    *suppress.Stage
+	identities  *suppress.Identities
+	consent     *consent.Store
+	categories  *consent.Categories
+	whenMissing consent.WhenMissing
+	validator   *validate.Validator
+	dests       []destination
+	metrics     *metrics
+}
+
+// scratch is one worker's reusable state.
+type scratch struct {
+	ev  schemas.Event
+	res validate.Result
+}
+
+// route judges one events.raw record and appends what to produce to out.
+// seen reports whether the record's messageId is a duplicate within the
+// window and remembers it otherwise. Table updates the event implies
+// (consent, identities) are applied locally at once, so later events of the
+// same partition see them; replaying the same records re-applies the same
+// values, so an aborted transaction leaves nothing wrong behind.
+func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messageID string, at time.Time) bool, out []*kgo.Record) []*kgo.Record {
+	m := p.metrics
+	ev := &s.ev
+	if err := schemas.DecodeRaw(rec.Value, ev); err != nil {
+		m.dropped("decode")
+		return append(out, p.deadLetter(rec, "undecodable events.raw value: "+err.Error()))
+	}
+	if seen(ev.Workspace, ev.MessageID, ev.ReceivedAt) {
+		m.dropped("duplicate")
+		return out
+	}
+	// Links are recorded even for suppressed users: they are what keeps a
+	// suppressed user's later anonymous events (a new device) suppressed.
+	out = p.links(ev, out)
+	if drop, reason := p.suppress.Decide(ev.Workspace, ev.UserID, ev.AnonymousID); drop {
+		m.dropped("suppressed_" + string(reason))
+		return out
+	}
+	out, ok := p.updateTables(ev, rec, out)
+	if !ok {
+		return out
+	}
+
+	// Validation.
+	props := ev.Properties
+	if ev.Type == schemas.Identify || ev.Type == schemas.Group {
+		props = ev.Traits
+	}
+	in := validate.Input{
+		Plan:         p.plans[ev.Source],
+		Type:         string(ev.Type),
+		Event:        ev.Event,
+		EventVersion: eventVersion(ev.Context),
+		Properties:   props,
+	}
+	if err := p.validator.Validate(in, &s.res); err != nil {
+		m.dropped("malformed")
+		return append(out, p.deadLetter(rec, "validate: "+err.Error()))
+	}
+	res := &s.res
+	if res.Outcome == validate.Blocked {
+		m.dropped("blocked")
+		if res.ToViolations {
+			out = append(out, p.violation(rec, res.Violations))
+		}
+		return out
+	}
+	if res.Outcome == validate.Omitted {
+		if ev.Type == schemas.Identify || ev.Type == schemas.Group {
+			ev.Traits = res.Properties
+		} else {
+			ev.Properties = res.Properties
+		}
+	}
+	if res.Schema != nil {
+		ev.Context = annotate(ev.Context, in.Plan, res)
+	}
+
+	// Consent, integrations and filters, per destination.
+	eventPrefs, err := p.categories.EventPrefs(ev.Context)
+	if err != nil {
+		m.consentError()
+	}
+	var stored consent.Prefs
+	storedLoaded := false
+	fev := filter.Event{Type: string(ev.Type), Event: ev.Event, UserID: ev.UserID, AnonymousID: ev.AnonymousID,
+		MessageID: ev.MessageID, Properties: ev.Properties, Context: ev.Context, Traits: ev.Traits}
+	routed := 0
+	for i := range p.dests {
+		d := &p.dests[i]
+		if d.mask != 0 && !eventPrefs.Known && !storedLoaded {
+			stored, err = p.consent.Lookup(ev.Workspace, ev.UserID, ev.AnonymousID)
+			if err != nil {
+				m.consentError() // Lookup grants nothing on error: fail closed.
+			}
+			storedLoaded = true
+		}
+		allow, decision := consent.Decide(d.mask, eventPrefs, stored, p.whenMissing)
+		m.consent(d.name, decision, allow)
+		if !allow {
+			continue
+		}
+		if !integrationsAllow(ev.Integrations, d.name) {
+			m.filtered(d.name, "integrations")
+			continue
+		}
+		fr := d.filter.Apply(fev)
+		if !fr.Keep {
+			m.filtered(d.name, string(fr.Reason))
+			continue
+		}
+		routedEv := *ev
+		routedEv.Properties = fr.Properties
+		out = append(out, &kgo.Record{Topic: d.topic, Key: rec.Key, Value: routedEv.AppendRaw(nil)})
+		routed++
+	}
+	m.routed(routed)
+	return out
+}
+
+// links records the anonymousId → userId links identify and alias calls make.
+func (p *pipeline) links(ev *schemas.Event, out []*kgo.Record) []*kgo.Record {
+	switch {
+	case ev.Type == schemas.Identify && ev.UserID != "" && ev.AnonymousID != "":
+		return p.link(ev, ev.AnonymousID, out)
+	case ev.Type == schemas.Alias && ev.PreviousID != "" && ev.UserID != "":
+		return p.link(ev, ev.PreviousID, out)
+	}
+	return out
+}
+
+// updateTables writes what identify and consent events say about their user
+// to the compacted topics, and applies it locally. ok is false when the event
+// itself is refused.
+func (p *pipeline) updateTables(ev *schemas.Event, rec *kgo.Record, out []*kgo.Record) (_ []*kgo.Record, ok bool) {
+	switch {
+	case ev.Type == schemas.Track && ev.Event == consent.PreferenceUpdatedEvent:
+		r, err := consent.RecordFromEvent(ev.Event, ev.Context, ev.Timestamp, ev.Source)
+		if err != nil {
+			p.metrics.dropped("consent_refused")
+			return append(out, p.deadLetter(rec, "consent preference event refused: "+err.Error())), false
+		}
+		typ, id := consent.UserID, ev.UserID
+		if id == "" {
+			typ, id = consent.AnonymousID, ev.AnonymousID
+		}
+		key, err1 := consent.Key(ev.Workspace, typ, id)
+		value, err2 := consent.EncodeRecord(r)
+		if err := errors.Join(err1, err2); err != nil {
+			return append(out, p.deadLetter(rec, "consent record: "+err.Error())), false
+		}
+		p.consent.Apply(key, value)
+		out = append(out, &kgo.Record{Topic: p.names.Of(topics.Consent), Key: key, Value: value})
+	case ev.Type == schemas.Identify && ev.UserID != "":
+		out = append(out, &kgo.Record{Topic: p.names.Of(topics.Profiles), Key: []byte(ev.Workspace + "/" + ev.UserID), Value: profile(ev)})
+	}
+	return out, true
+}
+
+// link records that anonymousID belongs to the event's userId.
+func (p *pipeline) link(ev *schemas.Event, anonymousID string, out []*kgo.Record) []*kgo.Record {
+	key, err := suppress.LinkKey(ev.Workspace, anonymousID)
+	if err != nil {
+		return out // an id the key format cannot hold is not linkable
+	}
+	value, err := suppress.EncodeLink(suppress.Link{UserID: ev.UserID, At: ev.Timestamp})
+	if err != nil {
+		return out
+	}
+	p.identities.Apply(key, value)
+	return append(out, &kgo.Record{Topic: p.names.Of(topics.Identities), Key: key, Value: value})
+}
+
+// profile is the profiles-topic value of an identify call: its traits and when.
+func profile(ev *schemas.Event) []byte {
+	v, _ := json.Marshal(struct {
+		Traits    json.RawMessage `json:"traits,omitempty"`
+		UpdatedAt time.Time       `json:"updatedAt"`
+		Source    string          `json:"source"`
+	}{ev.Traits, ev.Timestamp, ev.Source})
+	return v
+}
+
+// eventVersion returns the raw JSON of context.protocols.event_version.
+func eventVersion(context []byte) []byte {
+	if len(context) == 0 {
+		return nil
+	}
+	v := gjson.GetBytes(context, "protocols.event_version")
+	if !v.Exists() {
+		return nil
+	}
+	return []byte(v.Raw)
+}
+
+// annotate records in context.protocols which plan version judged the event
+// and which fields were omitted, so sinks and analysts can tell.
+func annotate(context []byte, planName string, res *validate.Result) []byte {
+	if len(context) == 0 || string(context) == "null" {
+		context = []byte("{}")
+	}
+	out := context
+	set := func(path string, value any) {
+		if b, err := sjson.SetBytes(out, path, value); err == nil {
+			out = b
+		}
+	}
+	set("protocols.plan", planName)
+	set("protocols.planVersion", res.PlanVersion)
+	if len(res.Omitted) > 0 {
+		set("protocols.omitted", res.Omitted)
+	}
+	return out
+}
+
+// deadLetter wraps a record that could not be processed with the reason.
+func (p *pipeline) deadLetter(rec *kgo.Record, reason string) *kgo.Record {
+	v, _ := json.Marshal(struct {
+		Reason    string `json:"reason"`
+		Topic     string `json:"topic"`
+		Partition int32  `json:"partition"`
+		Offset    int64  `json:"offset"`
+		Value     string `json:"value"`
+	}{reason, rec.Topic, rec.Partition, rec.Offset, string(rec.Value)})
+	return &kgo.Record{Topic: p.names.Of(topics.DeadLetter), Value: v}
+}
+
+// violation is the violations-topic record of a blocked event.
+func (p *pipeline) violation(rec *kgo.Record, vs []validate.Violation) *kgo.Record {
+	v, _ := json.Marshal(struct {
+		Event      json.RawMessage      `json:"event"`
+		Violations []validate.Violation `json:"violations"`
+	}{rec.Value, vs})
+	return &kgo.Record{Topic: p.names.Of(topics.Violations), Key: rec.Key, Value: v}
+}

@@ -1,0 +1,356 @@
+// Package router is the router role: a consumer group on events.raw that
+// judges every event (decode → dedup → suppress → validate → consent →
+// filter) and routes it to the dest.<name> topics, exactly once: each batch's
+// outputs (destination, violations, dead-letter and table records) and its
+// source offsets are committed in one Kafka transaction.
+//
+// Before any partition is processed, the suppression, identity and consent
+// tables and the tracking plans are caught up to the end of their compacted
+// topics (DESIGN guarantee 2). Before each batch, the tables are caught up
+// again to the end offsets read at that moment, so a suppression the API has
+// acknowledged before the batch was polled is applied to it (guarantee 1).
+//
+// Each partition's records are processed in order by one goroutine; partitions
+// of one batch run in parallel. A rebalance aborts the open transaction (the
+// session rewinds to the committed offsets), so revoked partitions are
+// finished by their next owner without duplicates.
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sourcegraph/conc/pool"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicehq/sluice/processors/consent"
+	"github.com/sluicehq/sluice/processors/suppress"
+	"github.com/sluicehq/sluice/processors/validate"
+	"github.com/sluicehq/sluice/topology/config"
+	"github.com/sluicehq/sluice/topology/planstore"
+	"github.com/sluicehq/sluice/topology/tables"
+	"github.com/sluicehq/sluice/topology/topics"
+)
+
+// Config configures a router. Seeds and Workspace are required.
+type Config struct {
+	// Seeds are the brokers to bootstrap from.
+	Seeds []string
+	// ClientOpts are extra franz-go options (TLS, SASL) for every client.
+	ClientOpts []kgo.Opt
+	// Workspace is the pipeline: sources, consent and destinations.
+	Workspace config.Config
+	// Group is the consumer group id; default "sluice-router".
+	Group string
+	// TransactionalID identifies this member's producer; default
+	// "<Group>-<random>". Give each process its own.
+	TransactionalID string
+	// MaxPollRecords bounds one transaction's batch; default 10,000. It is
+	// also the bound on records buffered in memory per member.
+	MaxPollRecords int
+	// DedupWindow is how long a messageId is remembered; default 24h.
+	DedupWindow time.Duration
+	// Registry receives the router's metrics; nil registers nothing.
+	Registry prometheus.Registerer
+	// Logger receives logs, which carry no user data; default discards.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Group == "" {
+		c.Group = "sluice-router"
+	}
+	if c.TransactionalID == "" {
+		b := make([]byte, 6)
+		rand.Read(b)
+		c.TransactionalID = c.Group + "-" + hex.EncodeToString(b)
+	}
+	if c.MaxPollRecords == 0 {
+		c.MaxPollRecords = 10_000
+	}
+	if c.DedupWindow == 0 {
+		c.DedupWindow = 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if len(c.Seeds) == 0 {
+		return errors.New("router: Seeds: at least one broker is required")
+	}
+	if c.MaxPollRecords < 0 {
+		return errors.New("router: MaxPollRecords: must not be negative")
+	}
+	return c.Workspace.Validate()
+}
+
+// Router is one member of the router group.
+type Router struct {
+	cfg        Config
+	log        *slog.Logger
+	names      topics.Names
+	pipe       *pipeline
+	follower   *tables.Follower
+	plans      *planstore.Reader
+	suppressed *suppress.Table
+	parts      *partitions
+	ready      atomic.Bool
+}
+
+// New builds a router; Run starts it.
+func New(cfg Config) (*Router, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ws := cfg.Workspace
+	names := topics.Names{Prefix: ws.TopicPrefix}
+	cats, err := consent.NewCategories(ws.Consent.Categories)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	whenMissing, err := consent.ParseWhenMissing(ws.Consent.WhenMissing)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	dests, err := compileDestinations(ws, names, cats)
+	if err != nil {
+		return nil, err
+	}
+	hasher := suppress.NewHasher()
+	table, ids := suppress.NewTable(hasher), suppress.NewIdentities(hasher)
+	stage, err := suppress.NewStage(table, ids)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	store := consent.NewStore(cats)
+	validator := validate.New()
+	sourcePlans := map[string]string{}
+	for _, s := range ws.Sources {
+		sourcePlans[s.Name] = s.TrackingPlan
+	}
+	m := newMetrics(cfg.Registry)
+	r := &Router{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		names: names,
+		pipe: &pipeline{
+			names: names, plans: sourcePlans, suppress: stage, identities: ids,
+			consent: store, categories: cats, whenMissing: whenMissing,
+			validator: validator, dests: dests, metrics: m,
+		},
+		suppressed: table,
+		parts:      newPartitions(cfg.DedupWindow),
+	}
+	logApply := func(table string, apply func(k, v []byte) error) tables.Handler {
+		return func(k, v []byte) {
+			if err := apply(k, v); err != nil {
+				r.log.Warn("skipping an unreadable table record", "table", table, "error", err)
+			}
+		}
+	}
+	r.follower, err = tables.New(cfg.Seeds, map[string]tables.Handler{
+		names.Of(topics.Suppressions): logApply("suppressions", table.Apply),
+		names.Of(topics.Identities):   logApply("identities", ids.Apply),
+		names.Of(topics.Consent):      logApply("consent", store.Apply),
+	}, cfg.ClientOpts...)
+	if err != nil {
+		return nil, err
+	}
+	r.plans, err = planstore.NewReader(planstore.Config{
+		Brokers: cfg.Seeds, TopicPrefix: ws.TopicPrefix, Logger: cfg.Logger, ClientOpts: cfg.ClientOpts,
+	}, validator)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Ready reports whether the tables caught up and the router processes events.
+func (r *Router) Ready() bool { return r.ready.Load() }
+
+// Run runs the router until ctx ends, then leaves the group and returns nil;
+// it returns an error only for a failure it cannot recover from.
+func (r *Router) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	bg.Add(2)
+	go func() { defer bg.Done(); r.follower.Run(ctx) }()
+	go func() { defer bg.Done(); r.plans.Run(ctx) }()
+
+	if err := r.catchUp(ctx); err != nil {
+		return nil // ctx ended while waiting
+	}
+	r.suppressed.MarkCaughtUp()
+	r.pipe.identities.MarkCaughtUp()
+	r.pipe.consent.MarkCaughtUp()
+	if err := r.plans.WaitReady(ctx); err != nil {
+		return nil
+	}
+	r.log.Info("router tables caught up; joining the group", "group", r.cfg.Group)
+
+	sess, err := kgo.NewGroupTransactSession(append([]kgo.Opt{
+		kgo.SeedBrokers(r.cfg.Seeds...),
+		kgo.TransactionalID(r.cfg.TransactionalID),
+		kgo.ConsumerGroup(r.cfg.Group),
+		kgo.ConsumeTopics(r.names.Of(topics.Raw)),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RequireStableFetchOffsets(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
+			r.parts.assign(a[r.names.Of(topics.Raw)])
+		}),
+		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, rv map[string][]int32) {
+			r.parts.revoke(rv[r.names.Of(topics.Raw)])
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) {
+			r.parts.revoke(l[r.names.Of(topics.Raw)])
+		}),
+		kgo.TransactionTimeout(time.Minute),
+		kgo.ProducerLinger(0),
+	}, r.cfg.ClientOpts...)...)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	defer sess.Close()
+	r.ready.Store(true)
+	r.pipe.metrics.ready.Set(1)
+	defer r.pipe.metrics.ready.Set(0)
+
+	for ctx.Err() == nil {
+		if err := r.batch(ctx, sess); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// catchUp waits until the tables hold everything committed to their topics,
+// retrying while the broker is unreachable.
+func (r *Router) catchUp(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := r.follower.CatchUp(ctx)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		r.log.Warn("router tables cannot catch up yet", "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// batch processes one poll in one transaction.
+func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) error {
+	fs := sess.PollRecords(ctx, r.cfg.MaxPollRecords)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fs.EachError(func(t string, p int32, err error) {
+		r.log.Warn("fetch error", "topic", t, "partition", p, "error", err)
+	})
+	if fs.NumRecords() == 0 {
+		return nil
+	}
+	start := time.Now()
+	if err := sess.Begin(); err != nil {
+		return fmt.Errorf("router: begin transaction: %w", err)
+	}
+	// The barrier: apply every suppression acknowledged before this batch.
+	if err := r.follower.CatchUp(ctx); err != nil {
+		r.end(ctx, sess, kgo.TryAbort, start)
+		return nil
+	}
+	var produceErr atomic.Pointer[error]
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			produceErr.CompareAndSwap(nil, &err)
+		}
+	}
+	var touched []*partitionState
+	var mu sync.Mutex
+	work := pool.New().WithMaxGoroutines(max(2, len(fs)))
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		ps := r.parts.get(p.Partition)
+		mu.Lock()
+		touched = append(touched, ps)
+		mu.Unlock()
+		work.Go(func() {
+			if !ps.rebuilt {
+				if err := rebuild(ctx, r.cfg.Seeds, r.cfg.ClientOpts, p.Topic, p.Partition, p.Records[0].Offset, r.cfg.DedupWindow, ps); err != nil {
+					e := fmt.Errorf("partition %d: %w", p.Partition, err)
+					produceErr.CompareAndSwap(nil, &e)
+					return
+				}
+			}
+			var s scratch
+			out := make([]*kgo.Record, 0, 4)
+			for _, rec := range p.Records {
+				r.pipe.metrics.in.Inc()
+				out = r.pipe.route(&s, rec, ps.seen, out[:0])
+				for _, o := range out {
+					sess.Produce(ctx, o, promise)
+				}
+			}
+		})
+	})
+	work.Wait()
+	if errp := produceErr.Load(); errp != nil {
+		r.log.Warn("aborting a batch", "error", *errp)
+		r.end(ctx, sess, kgo.TryAbort, start)
+		for _, ps := range touched {
+			ps.abort()
+		}
+		return nil
+	}
+	committed, err := r.end(ctx, sess, kgo.TryCommit, start)
+	for _, ps := range touched {
+		if committed {
+			ps.commit()
+		} else {
+			ps.abort()
+		}
+	}
+	return err
+}
+
+// end ends the transaction and records its outcome.
+func (r *Router) end(ctx context.Context, sess *kgo.GroupTransactSession, try kgo.TransactionEndTry, start time.Time) (bool, error) {
+	committed, err := sess.End(ctx, try)
+	m := r.pipe.metrics
+	m.txnSeconds.Observe(time.Since(start).Seconds())
+	switch {
+	case err != nil:
+		m.txnOutcome.WithLabelValues("error").Inc()
+		return false, fmt.Errorf("router: end transaction: %w", err)
+	case committed:
+		m.txnOutcome.WithLabelValues("committed").Inc()
+	default:
+		m.txnOutcome.WithLabelValues("aborted").Inc()
+	}
+	return committed, nil
+}
