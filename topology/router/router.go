@@ -56,6 +56,10 @@ type Config struct {
 	// MaxPollRecords bounds one transaction's batch; default 10,000. It is
 	// also the bound on records buffered in memory per member.
 	MaxPollRecords int
+	// TransactionTimeout is how long the broker lets a transaction of a
+	// crashed member stay open before aborting it; default 1 minute. It also
+	// bounds how long a batch may take.
+	TransactionTimeout time.Duration
 	// DedupWindow is how long a messageId is remembered; default 24h.
 	DedupWindow time.Duration
 	// Registry receives the router's metrics; nil registers nothing.
@@ -75,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = 10_000
+	}
+	if c.TransactionTimeout == 0 {
+		c.TransactionTimeout = time.Minute
 	}
 	if c.DedupWindow == 0 {
 		c.DedupWindow = 24 * time.Hour
@@ -220,7 +227,7 @@ func (r *Router) Run(ctx context.Context) error {
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, l map[string][]int32) {
 			r.parts.revoke(l[r.names.Of(topics.Raw)])
 		}),
-		kgo.TransactionTimeout(time.Minute),
+		kgo.TransactionTimeout(r.cfg.TransactionTimeout),
 		kgo.ProducerLinger(0),
 	}, r.cfg.ClientOpts...)...)
 	if err != nil {
@@ -261,12 +268,16 @@ func (r *Router) catchUp(ctx context.Context) error {
 	}
 }
 
-// batch processes one poll in one transaction.
+// batch processes one poll in one transaction. Once records are polled the
+// batch runs to its end even if ctx ends (shutdown drains, then commits),
+// bounded by the transaction timeout.
 func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) error {
 	fs := sess.PollRecords(ctx, r.cfg.MaxPollRecords)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.TransactionTimeout)
+	defer cancel()
 	fs.EachError(func(t string, p int32, err error) {
 		r.log.Warn("fetch error", "topic", t, "partition", p, "error", err)
 	})
