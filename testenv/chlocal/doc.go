@@ -1,0 +1,47 @@
+// Package chlocal is a local ClickHouse for development and tests: the
+// ClickHouse HTTP interface served in front of the ClickHouse engine running
+// in this process (package chdb). Any ClickHouse HTTP client works with it:
+// clickhouse-go with Protocol HTTP, @clickhouse/client, curl.
+//
+// It is not a production server: one engine per process on one storage path,
+// statements run one at a time, whole results are held in memory before they
+// are sent, and there are no users, passwords, quotas, sessions, TLS, native
+// TCP protocol, external tables, progress headers or query cancellation.
+// docs/local-clickhouse.md says what works and how to point clients at it.
+//
+// # Requests
+//
+// As in ClickHouse, the SQL text of a request is the query URL parameter, a
+// line break, and the request body. An INSERT whose data follows it inline
+// (after FORMAT name, or VALUES) is split there: the data, however large, is
+// streamed to a file under DataPath and the engine runs
+// INSERT ... FROM INFILE '<file>' FORMAT name, so a body is never held in
+// memory. Other text is limited to 16 MiB and must be one statement.
+//
+// URL parameters: param_<name> binds {name:Type} placeholders on the engine
+// side; database and default_format (or the X-ClickHouse-Database and
+// X-ClickHouse-Format headers) pick the database and the output format;
+// client_protocol_version makes Native output carry what that protocol
+// revision expects (block info and a serialization byte per column);
+// compress and decompress select ClickHouse's compressed-block framing;
+// readonly (implied by GET) refuses writes. query_id is echoed; user,
+// password, quota_key, role, session_id, session_timeout, session_check,
+// buffer_size, wait_end_of_query and stacktrace are accepted and ignored.
+// Every other parameter is a ClickHouse setting applied to that request's
+// statement only; an unknown name fails with UNKNOWN_SETTING.
+//
+// # One engine, many requests
+//
+// The engine has one long-lived connection whose SET and USE would persist.
+// Each request therefore takes the server's turn, sets its database and
+// settings, runs its statement, and leaves; the next request undoes what it
+// does not share. A client's own SET or USE statement lasts for that request
+// only, as over ClickHouse HTTP without a session.
+//
+// # Errors
+//
+// An exception answers with the HTTP status ClickHouse gives its code (400
+// for syntax and parse errors, 404 for unknown tables, databases, settings,
+// 500 otherwise...), the code in X-ClickHouse-Exception-Code and ClickHouse's
+// message as the body.
+package chlocal

@@ -1,0 +1,211 @@
+package chlocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+
+	"github.com/sluicehq/sluice/testenv/chdb"
+)
+
+// DefaultAddr is where `sluice dev` serves the ClickHouse HTTP interface.
+const DefaultAddr = "127.0.0.1:8123"
+
+// Config configures a local ClickHouse server.
+type Config struct {
+	// DataPath is the engine's storage directory, created if missing and kept
+	// across restarts. Required. One process serves one DataPath at a time.
+	DataPath string
+	// Addr is the TCP address to listen on; "127.0.0.1:0" picks a free port.
+	// Defaults to DefaultAddr.
+	Addr string
+	// Logger receives a debug record per query and the server's errors.
+	// Defaults to discarding them.
+	Logger *slog.Logger
+}
+
+// Validate reports the first field that is unusable.
+func (c Config) Validate() error {
+	if c.DataPath == "" {
+		return errors.New("chlocal: Config.DataPath is required")
+	}
+	return nil
+}
+
+// Server serves the ClickHouse HTTP interface in front of the in-process engine.
+type Server struct {
+	engine   *chdb.Engine
+	listener net.Listener
+	http     *http.Server
+	log      *slog.Logger
+	served   chan error // Serve's result
+
+	// turn is held for all the statements of one request (session setup and
+	// the client's statement), so requests never see each other's session
+	// state. A channel so that waiting honours the request's context.
+	turn    chan struct{}
+	session *session // guarded by turn
+
+	statuses  httpStatuses
+	insertDir string // where insert bodies are spooled for FROM INFILE
+	// Engine facts for response headers, read once at start.
+	displayName, timezone string
+	// native describes the engine to the Native decoder.
+	native column.ServerContext
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// insertDirName is the directory under DataPath that holds insert bodies
+// while the engine reads them, in a subdirectory per process id.
+const insertDirName = "sluice-http-inserts"
+
+// makeInsertDir creates this process's directory for insert bodies and
+// removes those of processes that have exited: their bodies are garbage, the
+// engine never saw them complete. Servers of one process share a directory.
+func makeInsertDir(dataPath string) (string, error) {
+	parent := filepath.Join(dataPath, insertDirName)
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		if processGone(e.Name()) {
+			_ = os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
+	dir := filepath.Join(parent, strconv.Itoa(os.Getpid()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("chlocal: %w", err)
+	}
+	return dir, nil
+}
+
+// processGone reports whether pid names a process that no longer exists.
+func processGone(pid string) bool {
+	if _, err := strconv.Atoi(pid); err != nil {
+		return false
+	}
+	_, err := os.Stat(filepath.Join("/proc", pid))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// Start opens the engine on cfg.DataPath, listens on cfg.Addr and serves until
+// Close. ctx bounds the start only. It fails if the engine cannot open (for
+// example another DataPath is open in this process) or the address is taken.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	insertDir, err := makeInsertDir(cfg.DataPath)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := chdb.Open(cfg.DataPath)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{engine: engine, log: log, turn: make(chan struct{}, 1), insertDir: insertDir, served: make(chan error, 1)}
+	if err := s.init(ctx); err != nil {
+		engine.Close()
+		return nil, err
+	}
+	var lc net.ListenConfig
+	s.listener, err = lc.Listen(ctx, "tcp", cfg.Addr)
+	if err != nil {
+		engine.Close()
+		return nil, fmt.Errorf("chlocal: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	go func() { s.served <- s.http.Serve(s.listener) }()
+	log.Info("local ClickHouse serving", "url", s.URL(), "data", engine.Path())
+	return s, nil
+}
+
+// init prepares the engine connection the way a ClickHouse server's HTTP
+// contexts start and reads what the response headers need.
+func (s *Server) init(ctx context.Context) error {
+	// chDB turns on implicit_select (a bare expression is a SELECT); the
+	// server's default is off, and so are clients' expectations.
+	if _, err := s.engine.Query(ctx, "SET implicit_select = 0", "", nil); err != nil {
+		return err
+	}
+	res, err := s.engine.Query(ctx, "SELECT displayName(), timezone(), revision(), version()", "TabSeparated", nil)
+	if err != nil {
+		return err
+	}
+	fields := strings.Split(strings.TrimSuffix(string(res.Data), "\n"), "\t")
+	if len(fields) != 4 {
+		return fmt.Errorf("chlocal: unexpected server facts %q", res.Data)
+	}
+	s.displayName, s.timezone = fields[0], fields[1]
+	s.native.Revision, _ = strconv.ParseUint(fields[2], 10, 64)
+	version := strings.Split(fields[3], ".")
+	for i, p := range []*uint64{&s.native.VersionMajor, &s.native.VersionMinor, &s.native.VersionPatch} {
+		if i < len(version) {
+			*p, _ = strconv.ParseUint(version[i], 10, 64)
+		}
+	}
+	// The location only shapes Go values in between; bytes round-trip as is.
+	if s.native.Timezone, err = time.LoadLocation(s.timezone); err != nil {
+		s.native.Timezone = time.UTC
+	}
+	if s.statuses, err = loadHTTPStatuses(ctx, s.engine); err != nil {
+		return err
+	}
+	s.session, err = newSession(ctx, s.engine)
+	return err
+}
+
+// Addr returns the address the server listens on, with the port it got.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// URL returns the server's base URL, e.g. "http://127.0.0.1:8123".
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Close stops listening, drops open connections, waits for a running
+// statement to end and closes the engine. It is idempotent.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.http.Close()
+		if serveErr := <-s.served; !errors.Is(serveErr, http.ErrServerClosed) {
+			err = errors.Join(err, serveErr)
+		}
+		s.turn <- struct{}{} // no request holds the engine from here on
+		s.closeErr = errors.Join(err, s.engine.Close())
+	})
+	return s.closeErr
+}
+
+// acquire waits for the server's turn until ctx ends.
+func (s *Server) acquire(ctx context.Context) error {
+	select {
+	case s.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) release() { <-s.turn }
