@@ -15,7 +15,44 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure sluice's throughput in process, against an embedded broker",
 	}
-	cmd.AddCommand(newBenchIngestCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchRouterCmd())
+	return cmd
+}
+
+// printJSONLast prints v as the command's last line, the contract with scripts.
+func printJSONLast(cmd *cobra.Command, v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), string(line))
+	return err
+}
+
+func newBenchRouterCmd() *cobra.Command {
+	var cfg bench.RouterConfig
+	cmd := &cobra.Command{
+		Use:   "router",
+		Short: "Router throughput on mixed events against a transactional franz-go passthrough",
+		Long: `router starts an embedded broker, writes --events realistic mixed events
+(track with 12 properties and an array of records, identify, page; 10% from
+suppressed users), publishes a tracking plan, and measures in the same run a
+transactional franz-go consume→produce passthrough of the records and then
+the router (suppress, validate, consent, filters, three destinations). The
+last line is a JSON object with at least events_per_sec,
+passthrough_events_per_sec and ratio.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Out = cmd.OutOrStdout()
+			res, err := bench.Router(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return printJSONLast(cmd, res)
+		},
+	}
+	cmd.Flags().IntVar(&cfg.Events, "events", 1_000_000, "events to route")
+	cmd.Flags().IntVar(&cfg.Partitions, "partitions", 6, "partitions of events.raw and the destination topics")
 	return cmd
 }
 
@@ -36,12 +73,7 @@ events_per_sec, baseline_events_per_sec, ratio and p99_ms.`,
 			if err != nil {
 				return err
 			}
-			line, err := json.Marshal(res)
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(cmd.OutOrStdout(), string(line))
-			return err
+			return printJSONLast(cmd, res)
 		},
 	}
 	cmd.Flags().IntVar(&cfg.Events, "events", 500_000, "events to send")

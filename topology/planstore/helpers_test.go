@@ -29,7 +29,8 @@ func testPlan(t *testing.T, vType string, extra ...string) *plan.Plan {
 	return p
 }
 
-// startBroker starts an embedded broker and creates the compacted topic.
+// startBroker starts an embedded broker and creates the compacted topic with
+// several partitions, as sluice does, so most stay empty.
 func startBroker(t *testing.T) (*broker.Broker, Config) {
 	t.Helper()
 	b := broker.ForTest(t)
@@ -42,7 +43,7 @@ func startBroker(t *testing.T) (*broker.Broker, Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	compact := "compact"
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": &compact}, cfg.Topic()); err != nil {
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 1, map[string]*string{"cleanup.policy": &compact}, cfg.Topic()); err != nil {
 		t.Fatalf("create topic: %v", err)
 	}
 	return b, cfg

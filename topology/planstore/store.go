@@ -131,6 +131,8 @@ func (s *Store) scan(ctx context.Context, fn func(*kgo.Record)) error {
 	for p, end := range ends {
 		if end > 0 {
 			starts[p] = kgo.NewOffset().AtStart()
+		} else {
+			delete(ends, p) // nothing to wait for in an empty partition
 		}
 	}
 	if len(starts) == 0 {
