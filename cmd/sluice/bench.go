@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +16,29 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure sluice's throughput in process, against an embedded broker",
+	}
+	var cpuProfile string
+	cmd.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	var stop func()
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		stop = func() { pprof.StopCPUProfile(); f.Close() }
+		return nil
+	}
+	cmd.PersistentPostRun = func(*cobra.Command, []string) {
+		if stop != nil {
+			stop()
+		}
 	}
 	cmd.AddCommand(newBenchIngestCmd(), newBenchRouterCmd())
 	return cmd

@@ -54,7 +54,8 @@ func rewrite(doc []byte, t *pathTree, allow bool) ([]byte, error) {
 		}
 		return doc, nil // absent or null
 	}
-	out, changed, end, err := edit(make([]byte, 0, len(doc)), doc, start, t, allow)
+	// edit allocates only when something changes: most events lose nothing.
+	out, changed, end, err := edit(nil, doc, start, t, allow)
 	if err == nil && skipSpace(doc, end) != len(doc) {
 		err = errSyntax
 	}
@@ -115,6 +116,9 @@ func edit(dst, b []byte, start int, t *pathTree, allow bool) (out []byte, change
 	}
 	if !changed {
 		return dst, false, end, nil
+	}
+	if dst == nil {
+		dst = make([]byte, 0, end-start)
 	}
 	dst = append(dst, '{')
 	first := true

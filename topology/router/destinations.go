@@ -13,14 +13,15 @@ import (
 
 // destination is one configured destination, compiled for routing.
 type destination struct {
-	name   string
-	topic  string
-	mask   consent.Mask // categories that must all be granted; 0 = unmapped
-	filter *filter.Chain
+	name     string
+	topic    string
+	mask     consent.Mask // categories that must all be granted; 0 = unmapped
+	filter   *filter.Chain
+	counters destCounters
 }
 
 // compileDestinations turns the config's destinations into routing form.
-func compileDestinations(ws config.Config, names topics.Names, cats *consent.Categories) ([]destination, error) {
+func compileDestinations(ws config.Config, names topics.Names, cats *consent.Categories, m *metrics) ([]destination, error) {
 	out := make([]destination, 0, len(ws.Destinations))
 	for _, d := range ws.Destinations {
 		mask, err := cats.Mask(d.Categories)
@@ -31,7 +32,7 @@ func compileDestinations(ws config.Config, names topics.Names, cats *consent.Cat
 		if err != nil {
 			return nil, fmt.Errorf("router: destination %s: %w", d.Name, err)
 		}
-		out = append(out, destination{name: d.Name, topic: names.Destination(d.Name), mask: mask, filter: chain})
+		out = append(out, destination{name: d.Name, topic: names.Destination(d.Name), mask: mask, filter: chain, counters: m.forDestination(d.Name)})
 	}
 	return out, nil
 }

@@ -13,6 +13,7 @@ type metrics struct {
 	in           prometheus.Counter
 	droppedBy    *prometheus.CounterVec
 	routedTo     *prometheus.CounterVec
+	routedN      [11]prometheus.Counter
 	filteredBy   *prometheus.CounterVec
 	consentBy    *prometheus.CounterVec
 	consentErrs  prometheus.Counter
@@ -56,6 +57,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "sluice_router_ready", Help: "1 once every table caught up and partitions are processed.",
 		}),
 	}
+	for i := range m.routedN {
+		m.routedN[i] = m.routedTo.WithLabelValues(strconv.Itoa(i))
+	}
 	if reg != nil {
 		reg.MustRegister(m.in, m.droppedBy, m.routedTo, m.filteredBy, m.consentBy, m.consentErrs,
 			m.txnSeconds, m.txnOutcome, m.tableEntries, m.ready)
@@ -65,15 +69,39 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 func (m *metrics) dropped(reason string) { m.droppedBy.WithLabelValues(reason).Inc() }
 
-func (m *metrics) routed(n int) {
-	label := strconv.Itoa(min(n, 10))
-	m.routedTo.WithLabelValues(label).Inc()
+func (m *metrics) routed(n int) { m.routedN[min(n, len(m.routedN)-1)].Inc() }
+
+// destCounters are one destination's per-event counters, resolved once:
+// label lookups per event would cost more than the stage they count.
+type destCounters struct {
+	m        *metrics
+	dest     string
+	decision map[consent.Decision][2]prometheus.Counter
 }
 
-func (m *metrics) filtered(dest, reason string) { m.filteredBy.WithLabelValues(dest, reason).Inc() }
-
-func (m *metrics) consent(dest string, d consent.Decision, allowed bool) {
-	m.consentBy.WithLabelValues(dest, string(d), strconv.FormatBool(allowed)).Inc()
+func (m *metrics) forDestination(dest string) destCounters {
+	c := destCounters{m: m, dest: dest, decision: map[consent.Decision][2]prometheus.Counter{}}
+	for _, d := range []consent.Decision{consent.DecisionUnmapped, consent.DecisionEvent, consent.DecisionStored, consent.DecisionWhenMissing} {
+		c.decision[d] = [2]prometheus.Counter{
+			m.consentBy.WithLabelValues(dest, string(d), "false"),
+			m.consentBy.WithLabelValues(dest, string(d), "true"),
+		}
+	}
+	return c
 }
+
+func (c destCounters) consent(d consent.Decision, allowed bool) {
+	i := 0
+	if allowed {
+		i = 1
+	}
+	if pair, ok := c.decision[d]; ok {
+		pair[i].Inc()
+		return
+	}
+	c.m.consentBy.WithLabelValues(c.dest, string(d), strconv.FormatBool(allowed)).Inc()
+}
+
+func (c destCounters) filtered(reason string) { c.m.filteredBy.WithLabelValues(c.dest, reason).Inc() }
 
 func (m *metrics) consentError() { m.consentErrs.Inc() }

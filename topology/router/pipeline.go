@@ -1,9 +1,12 @@
 package router
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -35,8 +38,9 @@ type pipeline struct {
 
 // scratch is one worker's reusable state.
 type scratch struct {
-	ev  schemas.Event
-	res validate.Result
+	ev         schemas.Event
+	res        validate.Result
+	annotation []byte
 }
 
 // route judges one events.raw record and appends what to produce to out.
@@ -70,14 +74,16 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 
 	// Validation.
 	props := ev.Properties
-	if ev.Type == schemas.Identify || ev.Type == schemas.Group {
+	traitsCall := ev.Type == schemas.Identify || ev.Type == schemas.Group
+	if traitsCall {
 		props = ev.Traits
 	}
+	protocols := gjson.GetBytes(ev.Context, "protocols")
 	in := validate.Input{
 		Plan:         p.plans[ev.Source],
 		Type:         string(ev.Type),
 		Event:        ev.Event,
-		EventVersion: eventVersion(ev.Context),
+		EventVersion: eventVersion(protocols),
 		Properties:   props,
 	}
 	if err := p.validator.Validate(in, &s.res); err != nil {
@@ -92,15 +98,26 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 		}
 		return out
 	}
-	if res.Outcome == validate.Omitted {
-		if ev.Type == schemas.Identify || ev.Type == schemas.Group {
+	// value is what is routed where filters change nothing: the input bytes
+	// themselves when the stages changed nothing either.
+	value := rec.Value
+	omitted := res.Outcome == validate.Omitted
+	if omitted {
+		if traitsCall {
 			ev.Traits = res.Properties
 		} else {
 			ev.Properties = res.Properties
 		}
 	}
 	if res.Schema != nil {
-		ev.Context = annotate(ev.Context, in.Plan, res)
+		s.annotation = annotate(s.annotation[:0], ev.Context, protocols, in.Plan, res)
+		if spliced, ok := splice(rec.Value, ev.Context, s.annotation); ok && !omitted {
+			value = spliced // the common case: one copy instead of an encode
+		}
+		ev.Context = s.annotation
+	}
+	if omitted || (res.Schema != nil && &value[0] == &rec.Value[0]) {
+		value = ev.AppendRaw(make([]byte, 0, len(rec.Value)+len(ev.Context)))
 	}
 
 	// Consent, integrations and filters, per destination.
@@ -123,26 +140,53 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 			storedLoaded = true
 		}
 		allow, decision := consent.Decide(d.mask, eventPrefs, stored, p.whenMissing)
-		m.consent(d.name, decision, allow)
+		d.counters.consent(decision, allow)
 		if !allow {
 			continue
 		}
 		if !integrationsAllow(ev.Integrations, d.name) {
-			m.filtered(d.name, "integrations")
+			d.counters.filtered("integrations")
 			continue
 		}
 		fr := d.filter.Apply(fev)
 		if !fr.Keep {
-			m.filtered(d.name, string(fr.Reason))
+			d.counters.filtered(string(fr.Reason))
 			continue
 		}
-		routedEv := *ev
-		routedEv.Properties = fr.Properties
-		out = append(out, &kgo.Record{Topic: d.topic, Key: rec.Key, Value: routedEv.AppendRaw(nil)})
+		v := value
+		if !sameBytes(fr.Properties, ev.Properties) {
+			routedEv := *ev
+			routedEv.Properties = fr.Properties
+			v = routedEv.AppendRaw(make([]byte, 0, len(value)))
+		}
+		out = append(out, &kgo.Record{Topic: d.topic, Key: rec.Key, Value: v})
 		routed++
 	}
 	m.routed(routed)
 	return out
+}
+
+// splice returns a copy of value with part (a subslice of value, as DecodeRaw
+// leaves the raw fields) replaced by with; ok is false when part is not
+// inside value.
+func splice(value, part, with []byte) (_ []byte, ok bool) {
+	if len(part) == 0 || len(value) == 0 {
+		return nil, false
+	}
+	start := int(uintptr(unsafe.Pointer(unsafe.SliceData(part))) - uintptr(unsafe.Pointer(unsafe.SliceData(value))))
+	if start < 0 || start+len(part) > len(value) {
+		return nil, false
+	}
+	out := make([]byte, 0, len(value)-len(part)+len(with))
+	out = append(out, value[:start]...)
+	out = append(out, with...)
+	return append(out, value[start+len(part):]...), true
+}
+
+// sameBytes reports whether a and b are the same slice (not merely equal):
+// filters return their input when they change nothing.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
 }
 
 // links records the anonymousId → userId links identify and alias calls make.
@@ -209,11 +253,8 @@ func profile(ev *schemas.Event) []byte {
 }
 
 // eventVersion returns the raw JSON of context.protocols.event_version.
-func eventVersion(context []byte) []byte {
-	if len(context) == 0 {
-		return nil
-	}
-	v := gjson.GetBytes(context, "protocols.event_version")
+func eventVersion(protocols gjson.Result) []byte {
+	v := protocols.Get("event_version")
 	if !v.Exists() {
 		return nil
 	}
@@ -221,23 +262,48 @@ func eventVersion(context []byte) []byte {
 }
 
 // annotate records in context.protocols which plan version judged the event
-// and which fields were omitted, so sinks and analysts can tell.
-func annotate(context []byte, planName string, res *validate.Result) []byte {
-	if len(context) == 0 || string(context) == "null" {
-		context = []byte("{}")
-	}
-	out := context
-	set := func(path string, value any) {
-		if b, err := sjson.SetBytes(out, path, value); err == nil {
-			out = b
+// and which fields were omitted, so sinks and analysts can tell. protocols is
+// the context's current protocols object. Without one (the common case) the
+// new object is appended in one copy, into buf.
+func annotate(buf, context []byte, protocols gjson.Result, planName string, res *validate.Result) []byte {
+	if protocols.Exists() {
+		out := context
+		set := func(path string, value any) {
+			if b, err := sjson.SetBytes(out, path, value); err == nil {
+				out = b
+			}
 		}
+		set("protocols.plan", planName)
+		set("protocols.planVersion", res.PlanVersion)
+		if len(res.Omitted) > 0 {
+			set("protocols.omitted", res.Omitted)
+		}
+		return out
 	}
-	set("protocols.plan", planName)
-	set("protocols.planVersion", res.PlanVersion)
+	body := bytes.TrimSpace(context)
+	if len(body) < 2 || body[0] != '{' {
+		body = []byte("{}")
+	}
+	inner := bytes.TrimSpace(body[1 : len(body)-1])
+	buf = append(buf, '{')
+	if len(inner) > 0 {
+		buf = append(append(buf, inner...), ',')
+	}
+	buf = append(buf, `"protocols":{"plan":`...)
+	buf = schemas.AppendJSONString(buf, planName)
+	buf = append(buf, `,"planVersion":`...)
+	buf = strconv.AppendInt(buf, int64(res.PlanVersion), 10)
 	if len(res.Omitted) > 0 {
-		set("protocols.omitted", res.Omitted)
+		buf = append(buf, `,"omitted":[`...)
+		for i, o := range res.Omitted {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = schemas.AppendJSONString(buf, o)
+		}
+		buf = append(buf, ']')
 	}
-	return out
+	return append(buf, "}}"...)
 }
 
 // deadLetter wraps a record that could not be processed with the reason.

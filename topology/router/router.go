@@ -53,8 +53,9 @@ type Config struct {
 	// TransactionalID identifies this member's producer; default
 	// "<Group>-<random>". Give each process its own.
 	TransactionalID string
-	// MaxPollRecords bounds one transaction's batch; default 10,000. It is
-	// also the bound on records buffered in memory per member.
+	// MaxPollRecords bounds one transaction's batch; default 50,000. It is
+	// also the bound on records buffered in memory per member. Larger
+	// batches spread the transaction's round trips over more events.
 	MaxPollRecords int
 	// TransactionTimeout is how long the broker lets a transaction of a
 	// crashed member stay open before aborting it; default 1 minute. It also
@@ -78,7 +79,7 @@ func (c Config) withDefaults() Config {
 		c.TransactionalID = c.Group + "-" + hex.EncodeToString(b)
 	}
 	if c.MaxPollRecords == 0 {
-		c.MaxPollRecords = 10_000
+		c.MaxPollRecords = 50_000
 	}
 	if c.TransactionTimeout == 0 {
 		c.TransactionTimeout = time.Minute
@@ -132,7 +133,8 @@ func New(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	dests, err := compileDestinations(ws, names, cats)
+	m := newMetrics(cfg.Registry)
+	dests, err := compileDestinations(ws, names, cats, m)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +150,6 @@ func New(cfg Config) (*Router, error) {
 	for _, s := range ws.Sources {
 		sourcePlans[s.Name] = s.TrackingPlan
 	}
-	m := newMetrics(cfg.Registry)
 	r := &Router{
 		cfg:   cfg,
 		log:   cfg.Logger,
