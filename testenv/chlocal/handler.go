@@ -108,7 +108,9 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 		return nil, ex
 	}
 	split, outcome := splitInsert(text, complete)
-	for outcome == needMoreText && len(text) < maxQueryText {
+	// Once the body reported its end it is never read again: some decoders
+	// (ch-go's LZ4/ZSTD reader) replay their last block after EOF.
+	for outcome == needMoreText && !complete && len(text) < maxQueryText {
 		if text, complete, ex = readText(body, text, min(2*len(text), maxQueryText)); ex != nil {
 			return nil, ex
 		}
@@ -123,7 +125,7 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 		if ex := checkReadonly(req.readonly, "INSERT"); ex != nil {
 			return nil, ex // before reading a body that cannot be used
 		}
-		path, ex := s.spool(text[split.dataStart:], body)
+		path, ex := s.spool(text[split.dataStart:], body, complete)
 		if ex != nil {
 			return nil, ex
 		}
@@ -226,14 +228,15 @@ func readText(body io.Reader, text string, limit int) (string, bool, *chdb.Excep
 }
 
 // spool writes an insert's inline data (the part already read, then the rest
-// of the body) to a new file for FROM INFILE and returns its path.
-func (s *Server) spool(head string, body io.Reader) (string, *chdb.Exception) {
+// of the body unless it was read to its end) to a new file for FROM INFILE
+// and returns its path.
+func (s *Server) spool(head string, body io.Reader, bodyDone bool) (string, *chdb.Exception) {
 	f, err := os.CreateTemp(s.insertDir, "insert-*.bin")
 	if err != nil {
 		return "", exceptionf(codeUnknownException, "UNKNOWN_EXCEPTION", "Cannot spool insert data: %v", err)
 	}
 	_, err = io.WriteString(f, head)
-	if err == nil {
+	if err == nil && !bodyDone {
 		_, err = io.Copy(f, body)
 	}
 	if cerr := f.Close(); err == nil {
