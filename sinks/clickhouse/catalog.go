@@ -1,0 +1,247 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/sluicehq/sluice/schemas/plan"
+	"github.com/sluicehq/sluice/sinks"
+)
+
+// catalog is what the sink knows of its database: every table's columns, as
+// system.columns reports them, and the typed-table layout of every schema
+// version met. DDL runs under mu; tables are only ever created or given new
+// columns, never dropped or altered otherwise.
+type catalog struct {
+	conn driver.Conn
+	ddl  ddl
+	cfg  *Config
+
+	mu      sync.Mutex
+	tables  map[string]map[string]string // table → column → type
+	layouts map[layoutKey]*layout
+	// statements records every DDL statement run, for tests and logs.
+	statements []string
+}
+
+// layoutKey identifies one schema version of a planned track event.
+type layoutKey struct {
+	plan         string
+	planVersion  uint32
+	event        string
+	eventVersion uint32 // 0: the latest version in that plan version
+}
+
+// layout is how the events of one schema version fill their typed table.
+type layout struct {
+	table  string
+	fields []typedColumn
+	// cols are the inserted columns with their types in the table.
+	cols []ch.ColumnNameAndType
+	// version is the schema's event version, for the event_version column.
+	version uint32
+	// err refuses the schema's events (a *sinks.SchemaError); nil for none.
+	err error
+}
+
+// load reads every table and column of the database.
+func (c *catalog) load(ctx context.Context, table string) error {
+	q := "SELECT table, name, type FROM system.columns WHERE database = ?"
+	args := []any{c.cfg.Database}
+	if table != "" {
+		q += " AND table = ?"
+		args = append(args, table)
+	}
+	rows, err := c.conn.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("clickhouse: reading the columns of %s: %w", c.cfg.Database, err)
+	}
+	defer rows.Close()
+	found := map[string]map[string]string{}
+	for rows.Next() {
+		var t, name, typ string
+		if err := rows.Scan(&t, &name, &typ); err != nil {
+			return err
+		}
+		if found[t] == nil {
+			found[t] = map[string]string{}
+		}
+		found[t][name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if table != "" {
+		if cols, ok := found[table]; ok {
+			c.tables[table] = cols
+		} else {
+			delete(c.tables, table)
+		}
+		return nil
+	}
+	c.tables = found
+	return nil
+}
+
+func (c *catalog) exec(ctx context.Context, stmt string) error {
+	c.statements = append(c.statements, stmt)
+	if err := c.conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("clickhouse: %s: %w", firstLine(stmt), err)
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+// ensureTable creates t if missing and adds the columns it lacks, then
+// returns the table's columns as they now are.
+func (c *catalog) ensureTable(ctx context.Context, t *table) (map[string]string, error) {
+	if c.tables[t.name] == nil {
+		if err := c.exec(ctx, c.ddl.createTable(t)); err != nil {
+			return nil, err
+		}
+		// Another process may have created it first, with other columns.
+		if err := c.load(ctx, t.name); err != nil {
+			return nil, err
+		}
+	}
+	have := c.tables[t.name]
+	if missing := missingColumns(have, t.columns); len(missing) > 0 {
+		if err := c.exec(ctx, c.ddl.addColumns(t.name, missing)); err != nil {
+			return nil, err
+		}
+		if err := c.load(ctx, t.name); err != nil {
+			return nil, err
+		}
+		have = c.tables[t.name]
+	}
+	if have == nil {
+		return nil, fmt.Errorf("clickhouse: table %s.%s does not exist after CREATE TABLE", c.cfg.Database, t.name)
+	}
+	return have, nil
+}
+
+// missingColumns returns the columns of cols a table with have lacks.
+func missingColumns(have map[string]string, cols []column) []column {
+	var out []column
+	for _, col := range cols {
+		if _, ok := have[col.name]; !ok {
+			out = append(out, col)
+		}
+	}
+	return out
+}
+
+// ensureCore creates and migrates the core tables and returns, per table,
+// the columns inserts name. A core column whose type differs from sluice's
+// (but for the JSON column mode, which the existing table decides) stops
+// the sink from opening: someone changed the table by hand.
+func (c *catalog) ensureCore(ctx context.Context) (map[string][]ch.ColumnNameAndType, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.exec(ctx, c.ddl.createDatabase()); err != nil {
+		return nil, err
+	}
+	if err := c.load(ctx, ""); err != nil {
+		return nil, err
+	}
+	out := map[string][]ch.ColumnNameAndType{}
+	for _, t := range coreTables {
+		have, err := c.ensureTable(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		var cols []ch.ColumnNameAndType
+		for _, col := range t.columns {
+			typ := have[col.name]
+			want := c.ddl.columnType(col.typ)
+			jsonCol := isJSON(col.typ) && (isJSON(typ) || typ == "String")
+			if !jsonCol && !sameType(typ, want) {
+				return nil, fmt.Errorf("clickhouse: table %s.%s: column %s is %s, sluice needs %s: restore it by hand",
+					c.cfg.Database, t.name, col.name, typ, want)
+			}
+			if col.field != fLoadedAt {
+				cols = append(cols, ch.ColumnNameAndType{Name: col.name, Type: typ})
+			}
+		}
+		out[t.name] = cols
+	}
+	return out, nil
+}
+
+// layoutFor returns the typed-table layout of a schema version, creating
+// or extending the table on first use.
+func (c *catalog) layoutFor(ctx context.Context, key layoutKey, s *plan.Schema) (*layout, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.layouts[key]; ok {
+		return l, nil
+	}
+	name := TypedTableName(s.Event)
+	fields := typedColumns(s)
+	cols := make([]column, len(fields))
+	for i := range fields {
+		cols[i] = fields[i].column
+	}
+	def := typedTableDef(name, s.Event, cols)
+	l := &layout{table: name, fields: fields, version: uint32(s.Version)}
+
+	// Refuse before adding anything: a schema whose columns clash adds none.
+	if have := c.tables[name]; have != nil {
+		if err := c.clash(name, have, fields, key, s); err != nil {
+			l.err = err
+			c.layouts[key] = l
+			return l, nil
+		}
+	}
+	have, err := c.ensureTable(ctx, def)
+	if err != nil {
+		return nil, err // retryable or not, the caller's Write reports it
+	}
+	if err := c.clash(name, have, fields, key, s); err != nil {
+		l.err = err
+		c.layouts[key] = l
+		return l, nil
+	}
+	for _, col := range typedBase {
+		if col.field != fLoadedAt {
+			l.cols = append(l.cols, ch.ColumnNameAndType{Name: col.name, Type: have[col.name]})
+		}
+	}
+	for _, f := range fields {
+		l.cols = append(l.cols, ch.ColumnNameAndType{Name: f.name, Type: have[f.name]})
+	}
+	c.layouts[key] = l
+	return l, nil
+}
+
+// clash returns a *sinks.SchemaError for the first field whose column
+// exists with a type that cannot take the field's values.
+func (c *catalog) clash(table string, have map[string]string, fields []typedColumn, key layoutKey, s *plan.Schema) error {
+	for _, f := range fields {
+		typ, ok := have[f.name]
+		if !ok {
+			continue
+		}
+		want := c.ddl.columnType(f.typ)
+		if sameType(typ, want) || isJSON(f.typ) && (isJSON(typ) || typ == "String") {
+			continue
+		}
+		return &sinks.SchemaError{
+			Table: c.cfg.Database + "." + table, Column: f.name, Have: typ, Want: want,
+			Schema: "plan " + key.plan + " v" + strconv.Itoa(int(key.planVersion)) + ", " + s.Target(),
+		}
+	}
+	return nil
+}

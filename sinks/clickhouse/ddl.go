@@ -1,0 +1,384 @@
+package clickhouse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// field is what a core column holds of an event; it fixes the Go type the
+// column is filled with.
+type field uint8
+
+const (
+	fMessageID field = iota + 1
+	fWorkspace
+	fSource
+	fUserID
+	fAnonymousID
+	fEvent
+	fName
+	fCategory
+	fGroupID
+	fPreviousID
+	fTimestamp         // time.Time
+	fOriginalTimestamp // nullable time
+	fSentAt            // nullable time
+	fReceivedAt        // time.Time
+	fContext           // JSON text
+	fProperties        // JSON text
+	fTraits            // JSON text
+	fPlan
+	fPlanVersion  // uint32
+	fEventVersion // uint32
+	fTopic
+	fPartition // int32
+	fOffset    // int64
+	fLoadedAt  // server default, never sent
+)
+
+// column is one column of a table sluice owns.
+type column struct {
+	name    string
+	typ     string // ClickHouse type; "JSON" is replaced by the JSON column mode
+	comment string
+	field   field // core tables: what fills it; 0 for typed-table fields
+}
+
+// table is the definition of a table sluice owns.
+type table struct {
+	name        string
+	comment     string
+	columns     []column
+	replacing   string // version column of a ReplacingMergeTree; "" for MergeTree
+	partitionBy string // "" for none
+	orderBy     string
+	indexes     []string
+}
+
+// Core table names.
+const (
+	tableTracks     = "tracks"
+	tableIdentifies = "identifies"
+	tablePages      = "pages"
+	tableScreens    = "screens"
+	tableGroups     = "groups"
+	tableAliases    = "aliases"
+	tableUsers      = "users"
+)
+
+var (
+	colMessageID   = column{"message_id", "String", "Segment messageId: unique per event", fMessageID}
+	colWorkspace   = column{"workspace", "LowCardinality(String)", "the tenant (sluice.yaml workspace)", fWorkspace}
+	colSource      = column{"source", "LowCardinality(String)", "the source whose write key sent the event", fSource}
+	colUserID      = column{"user_id", "String", "userId; empty when the user was anonymous", fUserID}
+	colAnonymousID = column{"anonymous_id", "String", "anonymousId; empty when the sender gave none", fAnonymousID}
+	colTimestamp   = column{"timestamp", "DateTime64(3, 'UTC')", "when the event happened, corrected for the sender's clock skew", fTimestamp}
+	colOriginalTS  = column{"original_timestamp", "Nullable(DateTime64(3, 'UTC'))", "timestamp as the sender wrote it", fOriginalTimestamp}
+	colSentAt      = column{"sent_at", "Nullable(DateTime64(3, 'UTC'))", "when the sender says it sent the event", fSentAt}
+	colReceivedAt  = column{"received_at", "DateTime64(3, 'UTC')", "when sluice's tracking API received the event", fReceivedAt}
+	colContext     = column{"context", contextJSON, "the context object as sent (library, page, userAgent, ip, protocols, ...)", fContext}
+	colPlan        = column{"plan", "LowCardinality(String)", "tracking plan that judged the event; empty when none", fPlan}
+	colPlanVersion = column{"plan_version", "UInt32", "published version of that plan; 0 when none", fPlanVersion}
+	colEventVer    = column{"event_version", "UInt32", "schema version of the planned event; 0 when unplanned", fEventVersion}
+	colTopic       = column{"kafka_topic", "LowCardinality(String)", "topic sluice delivered the event from", fTopic}
+	colPartition   = column{"kafka_partition", "Int32", "partition sluice delivered the event from", fPartition}
+	colOffset      = column{"kafka_offset", "Int64", "offset sluice delivered the event from: with topic and partition, the delivery's identity", fOffset}
+	colLoadedAt    = column{"loaded_at", "DateTime64(3, 'UTC') DEFAULT now64(3)", "when the row was inserted", fLoadedAt}
+)
+
+// contextJSON declares the Segment spec's context fields as typed String
+// paths: analysts read context.page.path as a String without a cast, and the
+// server parses them without inferring a type. A value of another JSON type
+// is stored as its JSON text, never refused.
+const contextJSON = "JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, " +
+	"`userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, " +
+	"`campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, " +
+	"`app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, " +
+	"`device.model` String, `device.type` String, `os.name` String, `os.version` String)"
+
+// eventColumns lays out an event table: the identity columns, the call's own
+// columns, the times, the objects, the plan columns and the bookkeeping.
+func eventColumns(own, objects, plan []column) []column {
+	cols := []column{colMessageID, colWorkspace, colSource, colUserID, colAnonymousID}
+	cols = append(cols, own...)
+	cols = append(cols, colTimestamp, colOriginalTS, colSentAt, colReceivedAt, colContext)
+	cols = append(cols, objects...)
+	cols = append(cols, plan...)
+	return append(cols, colTopic, colPartition, colOffset, colLoadedAt)
+}
+
+var planColumns = []column{colPlan, colPlanVersion}
+
+var (
+	colEvent      = column{"event", "LowCardinality(String)", "the track event's name", fEvent}
+	colName       = column{"name", "String", "the page or screen name", fName}
+	colCategory   = column{"category", "LowCardinality(String)", "the page or screen category", fCategory}
+	colGroupID    = column{"group_id", "String", "the group the user joined", fGroupID}
+	colPreviousID = column{"previous_id", "String", "the id merged into user_id (often an anonymousId)", fPreviousID}
+	colProperties = column{"properties", "JSON", "the properties object as delivered (after the tracking plan's omissions)", fProperties}
+	colTraits     = column{"traits", "JSON", "the traits object as delivered", fTraits}
+)
+
+// Every event table is partitioned by the month sluice received the event
+// (bounded parts per insert, whatever timestamps clients send) and ordered
+// for time-range scans; the bloom filters find one user's granules for
+// history queries and deletes. docs/warehouse.md explains the choice.
+const (
+	partitionByReceived = "toYYYYMM(received_at)"
+	indexUser           = "INDEX idx_user_id user_id TYPE bloom_filter(0.001) GRANULARITY 1"
+	indexAnonymous      = "INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.001) GRANULARITY 1"
+)
+
+// coreTables are the tables every sluice database has, in creation order.
+var coreTables = []*table{
+	{
+		name: tableTracks, comment: "One row per track call.",
+		columns:     eventColumns([]column{colEvent}, []column{colProperties}, []column{colPlan, colPlanVersion, colEventVer}),
+		partitionBy: partitionByReceived, orderBy: "workspace, toDate(timestamp), event, user_id",
+		indexes: []string{indexUser, indexAnonymous},
+	},
+	{
+		name: tableIdentifies, comment: "One row per identify call.",
+		columns:     eventColumns(nil, []column{colTraits}, planColumns),
+		partitionBy: partitionByReceived, orderBy: "workspace, toDate(timestamp), user_id",
+		indexes: []string{indexUser, indexAnonymous},
+	},
+	{
+		name: tablePages, comment: "One row per page call.",
+		columns:     eventColumns([]column{colName, colCategory}, []column{colProperties}, planColumns),
+		partitionBy: partitionByReceived, orderBy: "workspace, toDate(timestamp), name, user_id",
+		indexes: []string{indexUser, indexAnonymous},
+	},
+	{
+		name: tableScreens, comment: "One row per screen call.",
+		columns:     eventColumns([]column{colName, colCategory}, []column{colProperties}, planColumns),
+		partitionBy: partitionByReceived, orderBy: "workspace, toDate(timestamp), name, user_id",
+		indexes: []string{indexUser, indexAnonymous},
+	},
+	{
+		name: tableGroups, comment: "One row per group call.",
+		columns:     eventColumns([]column{colGroupID}, []column{colTraits}, planColumns),
+		partitionBy: partitionByReceived, orderBy: "workspace, toDate(timestamp), group_id, user_id",
+		indexes: []string{indexUser, indexAnonymous},
+	},
+	{
+		name: tableAliases, comment: "One row per alias call.",
+		columns:     eventColumns([]column{colPreviousID}, nil, planColumns),
+		partitionBy: partitionByReceived, orderBy: "workspace, toDate(timestamp), user_id",
+		indexes: []string{indexUser, indexAnonymous, "INDEX idx_previous_id previous_id TYPE bloom_filter(0.001) GRANULARITY 1"},
+	},
+	{
+		name: tableUsers, comment: "The latest identify of each user (ReplacingMergeTree: query with FINAL).",
+		columns: []column{
+			colWorkspace,
+			{"user_id", "String", "userId", fUserID},
+			{"anonymous_id", "String", "anonymousId of the latest identify", fAnonymousID},
+			{"traits", "JSON", "traits of the latest identify", fTraits},
+			{"source", "LowCardinality(String)", "the source of the latest identify", fSource},
+			{"message_id", "String", "messageId of the latest identify", fMessageID},
+			{"timestamp", "DateTime64(3, 'UTC')", "when the latest identify happened", fTimestamp},
+			{"received_at", "DateTime64(3, 'UTC')", "when the latest identify was received: the row's version", fReceivedAt},
+			colTopic, colPartition, colOffset, colLoadedAt,
+		},
+		replacing: "received_at", orderBy: "workspace, user_id",
+	},
+}
+
+// coreTable returns the core table of a call type's rows.
+func coreTable(name string) *table {
+	for _, t := range coreTables {
+		if t.name == name {
+			return t
+		}
+	}
+	panic("clickhouse: no core table " + name)
+}
+
+// ddl renders the statements sluice's tables are made with.
+type ddl struct {
+	database    string
+	cluster     string
+	jsonType    string // "JSON" or "String"
+	dedupWindow int
+}
+
+func newDDL(c Config) ddl {
+	d := ddl{database: c.Database, cluster: c.Cluster, jsonType: "JSON", dedupWindow: c.DedupWindow}
+	if c.JSONColumns == JSONString {
+		d.jsonType = "String"
+	}
+	return d
+}
+
+// qualified is `database`.`name`.
+func (d ddl) qualified(name string) string { return quoteIdent(d.database) + "." + quoteIdent(name) }
+
+func (d ddl) onCluster() string {
+	if d.cluster == "" {
+		return ""
+	}
+	return " ON CLUSTER " + quoteIdent(d.cluster)
+}
+
+// createDatabase creates the database if missing.
+func (d ddl) createDatabase() string {
+	return "CREATE DATABASE IF NOT EXISTS " + quoteIdent(d.database) + d.onCluster()
+}
+
+// columnType is the type a column is created with: JSON per the mode.
+func (d ddl) columnType(typ string) string {
+	if isJSON(typ) {
+		if d.jsonType == "String" {
+			return "String"
+		}
+		return typ
+	}
+	return typ
+}
+
+// isJSON reports a JSON column type, with or without declared paths.
+func isJSON(typ string) bool { return typ == "JSON" || strings.HasPrefix(typ, "JSON(") }
+
+// columnClause renders a column's definition: name, type (and default),
+// comment, and for JSON text a stronger codec.
+func (d ddl) columnClause(c column) string {
+	s := quoteIdent(c.name) + " " + d.columnType(c.typ) + " COMMENT " + quoteString(c.comment)
+	if isJSON(c.typ) && d.jsonType == "String" {
+		s += " CODEC(ZSTD(1))"
+	}
+	return s
+}
+
+// createTable renders CREATE TABLE IF NOT EXISTS for t.
+func (d ddl) createTable(t *table) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s%s\n(\n", d.qualified(t.name), d.onCluster())
+	for _, c := range t.columns {
+		fmt.Fprintf(&b, "    %s,\n", d.columnClause(c))
+	}
+	for i, idx := range t.indexes {
+		b.WriteString("    " + idx)
+		if i < len(t.indexes)-1 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+	}
+	if len(t.indexes) == 0 {
+		// Drop the trailing comma of the last column.
+		s := strings.TrimSuffix(b.String(), ",\n") + "\n"
+		b.Reset()
+		b.WriteString(s)
+	}
+	b.WriteString(")\n")
+	b.WriteString("ENGINE = " + d.engine(t) + "\n")
+	if t.partitionBy != "" {
+		b.WriteString("PARTITION BY " + t.partitionBy + "\n")
+	}
+	b.WriteString("ORDER BY (" + t.orderBy + ")\n")
+	window := "non_replicated_deduplication_window"
+	if d.cluster != "" {
+		window = "replicated_deduplication_window"
+	}
+	fmt.Fprintf(&b, "SETTINGS %s = %d\n", window, d.dedupWindow)
+	b.WriteString("COMMENT " + quoteString(t.comment))
+	return b.String()
+}
+
+func (d ddl) engine(t *table) string {
+	name := "MergeTree"
+	if t.replacing != "" {
+		name = "ReplacingMergeTree"
+	}
+	if d.cluster != "" {
+		// Replicated engines take their Keeper path and replica name from
+		// the server's default_replica_path and default_replica_name.
+		name = "Replicated" + name
+	}
+	if t.replacing != "" {
+		return name + "(" + t.replacing + ")"
+	}
+	return name + "()"
+}
+
+// addColumns renders one ALTER TABLE adding the columns if missing.
+func (d ddl) addColumns(tableName string, cols []column) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ALTER TABLE %s%s", d.qualified(tableName), d.onCluster())
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n    ADD COLUMN IF NOT EXISTS " + d.columnClause(c))
+	}
+	return b.String()
+}
+
+// quoteIdent back-quotes a ClickHouse identifier.
+func quoteIdent(s string) string {
+	return "`" + strings.NewReplacer(`\`, `\\`, "`", "\\`").Replace(s) + "`"
+}
+
+// quoteString single-quotes a ClickHouse string literal.
+func quoteString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\'', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case 0:
+			b.WriteString(`\0`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// quoteStrings renders ids as a parenthesized list of string literals.
+func quoteStrings(ids []string) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quoteString(id))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// sameType reports whether a column of type have can hold values meant for
+// want: equal types, or equal but for LowCardinality and codecs, which only
+// change storage.
+func sameType(have, want string) bool {
+	return normType(have) == normType(want)
+}
+
+func normType(t string) string {
+	t = strings.ReplaceAll(t, " ", "")
+	if i := strings.Index(t, "CODEC("); i >= 0 {
+		t = t[:i]
+	}
+	if i := strings.Index(t, "DEFAULT"); i >= 0 {
+		t = t[:i]
+	}
+	for {
+		inner, ok := strings.CutPrefix(t, "LowCardinality(")
+		if !ok {
+			break
+		}
+		t = strings.TrimSuffix(inner, ")")
+	}
+	return t
+}
