@@ -10,19 +10,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/sourcegraph/conc"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/testenv/broker"
 	"github.com/sluicehq/sluice/testenv/chlocal"
-	"github.com/sluicehq/sluice/topology/api"
 	"github.com/sluicehq/sluice/topology/config"
-	"github.com/sluicehq/sluice/topology/planstore"
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
@@ -31,7 +25,8 @@ import (
 type DevConfig struct {
 	// DataDir holds all state (broker, ClickHouse, credentials); default "./.sluice".
 	DataDir string
-	// Config is the workspace; nil means a default workspace with one source.
+	// Config is the workspace; nil means a default workspace with one source
+	// and one ClickHouse destination, "warehouse".
 	Config *config.Config
 	// AdminToken guards the admin API; empty means generated once and kept in DataDir.
 	AdminToken string
@@ -56,7 +51,7 @@ type DevInfo struct {
 	AdminToken string
 }
 
-// Database is the ClickHouse database sluice writes to in the dev stack.
+// devDatabase is the ClickHouse database of the dev stack.
 const devDatabase = "sluice"
 
 func (c DevConfig) withDefaults() DevConfig {
@@ -78,10 +73,22 @@ func (c DevConfig) withDefaults() DevConfig {
 	return c
 }
 
+// defaultWorkspace is the dev stack's workspace when none is configured: one
+// source and the local warehouse, with no consent categories.
+func defaultWorkspace(writeKey string) config.Config {
+	return config.Config{
+		Sources: []config.Source{{Name: "default", WriteKey: writeKey}},
+		Destinations: []config.Destination{{
+			Name: "warehouse", Type: config.DestinationClickHouse,
+			Settings: map[string]any{"database": devDatabase},
+		}},
+	}
+}
+
 // RunDev starts the dev stack, calls ready once every part serves, and runs
 // until ctx is done; then it shuts down in order and returns. A second RunDev
 // on the same DataDir fails with ErrDataDirInUse.
-func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) (err error) {
+func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) error {
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
 	dir, err := openDataDir(cfg.DataDir)
@@ -94,7 +101,7 @@ func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) (err error)
 	if err != nil {
 		return err
 	}
-	ws := config.Config{Sources: []config.Source{{Name: "default", WriteKey: secrets.WriteKey}}}
+	ws := defaultWorkspace(secrets.WriteKey)
 	if cfg.Config != nil {
 		ws = *cfg.Config
 	}
@@ -122,60 +129,22 @@ func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) (err error)
 		return fmt.Errorf("dev: create database: %w", err)
 	}
 
-	admin, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	names := topics.Names{Prefix: ws.TopicPrefix}
-	var dests []string
-	for _, d := range ws.Destinations {
-		dests = append(dests, d.Name)
-	}
-	if err := topics.Ensure(ctx, kadm.NewClient(admin), names.All(ws.Partitions, dests)); err != nil {
+	seeds := []string{b.Addr()}
+	if err := ensureTopics(ctx, seeds, ws); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-
 	apiLn, err := net.Listen("tcp", cfg.APIAddr)
 	if err != nil {
 		return fmt.Errorf("dev: api: %w", err)
 	}
-	seeds := []string{b.Addr()}
-	prod, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, api.ProducerOpts(10*time.Second)...)...)
-	if err != nil {
-		apiLn.Close()
-		return err
-	}
-	defer prod.Close()
-	plans, err := planstore.New(planstore.Config{Brokers: seeds, TopicPrefix: ws.TopicPrefix, Logger: log})
-	if err != nil {
-		apiLn.Close()
-		return err
-	}
-	defer plans.Close()
-	srv, err := api.New(api.Config{
-		Workspace:  ws,
-		Topics:     names,
-		Producer:   prod,
-		AdminToken: adminToken,
-		Admin: []api.Route{
-			{Pattern: "/v1/tracking-plans", Handler: planstore.NewHandler(plans, log)},
-			{Pattern: "/v1/tracking-plans/", Handler: planstore.NewHandler(plans, log)},
-		},
-		Registry: prometheus.NewRegistry(),
-		Logger:   log,
+	roles, err := startRoles(ctx, rolesConfig{
+		seeds: seeds, workspace: ws, adminToken: adminToken, apiListener: apiLn,
+		clickhouseAddr: ch.Addr(), database: devDatabase, log: log,
 	})
 	if err != nil {
 		apiLn.Close()
 		return err
 	}
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var roles conc.WaitGroup
-	var apiErr error
-	roles.Go(func() { apiErr = srv.Serve(ctx, apiLn) })
-	defer roles.Wait()
 
 	info := DevInfo{
 		API:        "http://" + apiLn.Addr().String(),
@@ -189,12 +158,25 @@ func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) (err error)
 		info.WriteKeys[s.Name] = s.WriteKey
 	}
 	ready(info)
-	log.Info("dev stack ready", "kafka", info.Kafka, "clickhouse", info.ClickHouse)
+	log.Info("dev stack ready", "api", info.API, "kafka", info.Kafka, "clickhouse", info.ClickHouse)
 
-	<-ctx.Done()
-	log.Info("dev stack shutting down")
-	roles.Wait()
-	return apiErr
+	err = roles.wait()
+	log.Info("dev stack stopped")
+	return err
+}
+
+// ensureTopics creates the workspace's topics that do not exist yet.
+func ensureTopics(ctx context.Context, seeds []string, ws config.Config) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var dests []string
+	for _, d := range ws.Destinations {
+		dests = append(dests, d.Name)
+	}
+	return topics.Ensure(ctx, kadm.NewClient(cl), topics.Names{Prefix: ws.TopicPrefix}.All(ws.Partitions, dests))
 }
 
 // execHTTP runs one statement through a ClickHouse HTTP interface.

@@ -40,7 +40,7 @@ func newBenchCmd() *cobra.Command {
 			stop()
 		}
 	}
-	cmd.AddCommand(newBenchIngestCmd(), newBenchRouterCmd())
+	cmd.AddCommand(newBenchIngestCmd(), newBenchRouterCmd(), newBenchSinkCmd())
 	return cmd
 }
 
@@ -104,5 +104,35 @@ events_per_sec, baseline_events_per_sec, ratio and p99_ms.`,
 	cmd.Flags().IntVar(&cfg.Events, "events", 500_000, "events to send")
 	cmd.Flags().IntVar(&cfg.Clients, "clients", 32, "concurrent HTTP clients (keep-alive connections)")
 	cmd.Flags().IntVar(&cfg.BatchSize, "batch", 100, "events per request")
+	return cmd
+}
+
+func newBenchSinkCmd() *cobra.Command {
+	var opts bench.SinkOptions
+	cmd := &cobra.Command{
+		Use:   "sink",
+		Short: "ClickHouse sink throughput into the local engine against clickhouse-go inserting the same rows",
+		Long: `sink writes --events typical events through the ClickHouse sink into the local
+ClickHouse engine (a fresh data directory) and, in the same run, inserts the
+same rows with clickhouse-go from ready-made columns as the baseline. With
+--delete-users it measures instead a lightweight delete of that many users
+from a tracks table of --rows rows. The last line is a JSON object with at
+least rows_per_sec, baseline_rows_per_sec and ratio (or delete_seconds).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Out = cmd.OutOrStdout()
+			res, err := bench.Sink(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			return printJSONLast(cmd, res)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Events, "events", 1_000_000, "events to write")
+	f.IntVar(&opts.BatchEvents, "batch", 0, "events per batch (default: the sink's own)")
+	f.StringVar(&opts.JSONColumns, "json-columns", "", `column mode of context/properties: "json" (default) or "string"`)
+	f.IntVar(&opts.DeleteUsers, "delete-users", 0, "measure deleting this many users instead")
+	f.IntVar(&opts.Rows, "rows", 0, "rows of the tracks table for --delete-users (default 10,000,000)")
 	return cmd
 }

@@ -29,7 +29,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCmd(), newPlansCmd(), newBenchCmd())
+	root.AddCommand(newDevCmd(), newPlansCmd(), newRegulationsCmd(), newExportCmd(), newBenchCmd())
 	return root
 }
 

@@ -36,6 +36,7 @@ func produceError(req kmsg.Request) kmsg.Response {
 	for _, t := range r.Topics {
 		rt := kmsg.NewProduceResponseTopic()
 		rt.Topic = t.Topic
+		rt.TopicID = t.TopicID // Produce v13+ names topics by id
 		for _, p := range t.Partitions {
 			rp := kmsg.NewProduceResponseTopicPartition()
 			rp.Partition = p.Partition

@@ -1,0 +1,92 @@
+package topology
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/sluicehq/sluice/processors/validate"
+	"github.com/sluicehq/sluice/schemas/plan"
+	"github.com/sluicehq/sluice/sinks"
+	"github.com/sluicehq/sluice/sinks/clickhouse"
+	"github.com/sluicehq/sluice/sinks/kafka"
+	"github.com/sluicehq/sluice/sinks/webhook"
+	"github.com/sluicehq/sluice/topology/config"
+)
+
+// sinkEnv is what a destination's settings may leave to the deployment.
+type sinkEnv struct {
+	// seeds is the cluster sluice runs on: a kafka destination without
+	// brokers produces there.
+	seeds []string
+	// clickhouseAddr is used by clickhouse destinations without addrs.
+	clickhouseAddr string
+	// plans resolves tracking-plan versions for typed warehouse tables.
+	plans *validate.Validator
+	log   *slog.Logger
+}
+
+// openSink opens the sink a configured destination delivers through.
+func openSink(ctx context.Context, d config.Destination, env sinkEnv) (sinks.Sink, error) {
+	switch d.Type {
+	case config.DestinationClickHouse:
+		cfg, err := clickhouse.FromSettings(d.Name, withDefault(d.Settings, "addr", env.clickhouseAddr))
+		if err != nil {
+			return nil, err
+		}
+		cfg.Plans = planLookup(env.plans)
+		cfg.Logger = env.log
+		return clickhouse.Open(ctx, cfg)
+	case config.DestinationWebhook:
+		cfg, err := webhook.FromSettings(d.Name, d.Settings)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Logger = env.log
+		return webhook.Open(cfg)
+	case config.DestinationKafka:
+		cfg, err := kafka.FromSettings(d.Name, d.Settings)
+		if err != nil {
+			return nil, err
+		}
+		if len(cfg.Brokers) == 0 {
+			cfg.Brokers = env.seeds
+		}
+		return kafka.Open(ctx, cfg)
+	}
+	return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
+}
+
+// withDefault returns settings with key set to value when it has neither key
+// nor its list form; the caller's map is not changed.
+func withDefault(settings map[string]any, key string, value string) map[string]any {
+	if value == "" {
+		return settings
+	}
+	if _, ok := settings[key]; ok {
+		return settings
+	}
+	if _, ok := settings[key+"s"]; ok {
+		return settings
+	}
+	out := map[string]any{key: value}
+	for k, v := range settings {
+		out[k] = v
+	}
+	return out
+}
+
+// planLookup answers the warehouse's plan lookups from the validator's
+// current plans: the version the router annotated, when it is the latest.
+func planLookup(v *validate.Validator) clickhouse.PlanLookup {
+	if v == nil {
+		return nil
+	}
+	return func(name string, version int) *plan.Plan {
+		p, current, ok := v.Plan(name)
+		if !ok || current != version {
+			return nil
+		}
+		return p
+	}
+}
