@@ -119,7 +119,9 @@ func TestEndToEndSuppressWithDelete(t *testing.T) {
 		}
 		return strings.Contains(s, "overallStatus:FINISHED")
 	})
-	waitUntil(t, "round 2 of the others", func() bool { return count(t, info, "JSONExtractInt(toJSONString(properties), 'round') = 2") >= users-len(gone) })
+	waitUntil(t, "round 2 of the others", func() bool {
+		return count(t, info, "JSONExtractInt(toJSONString(properties), 'round') = 2") >= users-len(gone)
+	})
 	time.Sleep(500 * time.Millisecond) // a late delivery would show now
 
 	in := "user_id IN ('" + strings.Join(gone, "','") + "')"

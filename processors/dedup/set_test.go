@@ -59,7 +59,7 @@ func TestSeenAdd(t *testing.T) {
 
 func TestKey(t *testing.T) {
 	s := New(time.Hour)
-	if s.Key("acme", "m1") != s.Key("acme", "m1") {
+	if first, again := s.Key("acme", "m1"), s.Key("acme", "m1"); first != again {
 		t.Fatal("Key is not stable")
 	}
 	for _, p := range [][2][2]string{

@@ -154,7 +154,7 @@ func prepareRouterInput(ctx context.Context, cl *kgo.Client, addr string, names 
 func passthrough(ctx context.Context, addr, from, to string, n int) error {
 	sess, err := kgo.NewGroupTransactSession(
 		kgo.SeedBrokers(addr), kgo.TransactionalID("bench-passthrough"), kgo.ConsumerGroup("bench-passthrough"),
-		kgo.ConsumeTopics(from), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.RequireStableFetchOffsets(),
+		kgo.ConsumeTopics(from), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.ProducerLinger(0),
 	)
 	if err != nil {

@@ -97,15 +97,6 @@ func (p *partitions) get(n int32) *partitionState {
 	return ps
 }
 
-// each calls fn for every owned partition's state.
-func (p *partitions) each(fn func(*partitionState)) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, ps := range p.owned {
-		fn(ps)
-	}
-}
-
 // rebuild replays the partition's records from one window before upTo's
 // record time up to (not including) offset upTo into the dedup set.
 func rebuild(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, partition int32, upTo int64, window time.Duration, ps *partitionState) error {

@@ -217,7 +217,7 @@ func (r *Router) Run(ctx context.Context) error {
 		kgo.ConsumerGroup(r.cfg.Group),
 		kgo.ConsumeTopics(r.names.Of(topics.Raw)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequireStableFetchOffsets(),
+
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 			r.parts.assign(a[r.names.Of(topics.Raw)])
