@@ -339,6 +339,7 @@ func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		}
 		return nil
 	}
+	r.observeTables()
 	committed, err := r.end(ctx, sess, kgo.TryCommit, start)
 	for _, ps := range touched {
 		if committed {
@@ -348,6 +349,14 @@ func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		}
 	}
 	return err
+}
+
+// observeTables publishes the tables' sizes.
+func (r *Router) observeTables() {
+	t := r.pipe.metrics.tableEntries
+	t.WithLabelValues("suppressions").Set(float64(r.suppressed.Len()))
+	t.WithLabelValues("identities").Set(float64(r.pipe.identities.Len()))
+	t.WithLabelValues("consent").Set(float64(r.pipe.consent.Len()))
 }
 
 // end ends the transaction and records its outcome.
