@@ -21,6 +21,7 @@ type metrics struct {
 	txnOutcome   *prometheus.CounterVec
 	tableEntries *prometheus.GaugeVec
 	ready        prometheus.Gauge
+	lag          prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -53,6 +54,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		tableEntries: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sluice_router_table_entries", Help: "Entries in the router's tables.",
 		}, []string{"table"}),
+		lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sluice_router_consumer_lag", Help: "Records of events.raw not yet committed by the router group (all members).",
+		}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sluice_router_ready", Help: "1 once every table caught up and partitions are processed.",
 		}),
@@ -62,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.in, m.droppedBy, m.routedTo, m.filteredBy, m.consentBy, m.consentErrs,
-			m.txnSeconds, m.txnOutcome, m.tableEntries, m.ready)
+			m.txnSeconds, m.txnOutcome, m.tableEntries, m.ready, m.lag)
 	}
 	return m
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sourcegraph/conc/pool"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/consent"
@@ -193,9 +194,8 @@ func (r *Router) Ready() bool { return r.ready.Load() }
 // it returns an error only for a failure it cannot recover from.
 func (r *Router) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var bg sync.WaitGroup
-	defer bg.Wait()
+	defer func() { cancel(); bg.Wait() }()
 	bg.Add(2)
 	go func() { defer bg.Done(); r.follower.Run(ctx) }()
 	go func() { defer bg.Done(); r.plans.Run(ctx) }()
@@ -235,6 +235,8 @@ func (r *Router) Run(ctx context.Context) error {
 		return fmt.Errorf("router: %w", err)
 	}
 	defer sess.Close()
+	bg.Add(1)
+	go func() { defer bg.Done(); r.watchLag(ctx, kadm.NewClient(sess.Client())) }()
 	r.ready.Store(true)
 	r.pipe.metrics.ready.Set(1)
 	defer r.pipe.metrics.ready.Set(0)
@@ -349,6 +351,35 @@ func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		}
 	}
 	return err
+}
+
+// watchLag publishes the group's lag on events.raw every few seconds.
+func (r *Router) watchLag(ctx context.Context, adm *kadm.Client) {
+	raw := r.names.Of(topics.Raw)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+		ends, err := adm.ListEndOffsets(ctx, raw)
+		if err != nil {
+			continue
+		}
+		committed, err := adm.FetchOffsets(ctx, r.cfg.Group)
+		if err != nil {
+			continue
+		}
+		var lag int64
+		ends.Each(func(e kadm.ListedOffset) {
+			at := int64(0)
+			if o, ok := committed.Lookup(raw, e.Partition); ok && o.At > 0 {
+				at = o.At
+			}
+			lag += max(0, e.Offset-at)
+		})
+		r.pipe.metrics.lag.Set(float64(lag))
+	}
 }
 
 // observeTables publishes the tables' sizes.
