@@ -3,6 +3,8 @@ package consent
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 )
 
 // ErrMalformed reports consent preferences that cannot be read: invalid
@@ -16,12 +18,12 @@ var ErrMalformed = errors.New("consent: malformed consent preferences")
 // consent or categoryPreferences that is not an object, is ErrMalformed.
 // When a key repeats, the last one counts, as in encoding/json.
 func PreferencesObject(context []byte) (obj []byte, found bool, err error) {
-	start, end := skipSpace(context, 0), 0
+	start, end := jsonscan.SkipSpace(context, 0), 0
 	if start == len(context) {
 		return nil, false, nil
 	}
 	if context[start] != '{' {
-		_, _, ok, err := onlyValue(context)
+		_, _, ok, err := jsonscan.OnlyValue(context)
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: context: %v", ErrMalformed, err)
 		}
@@ -31,9 +33,9 @@ func PreferencesObject(context []byte) (obj []byte, found bool, err error) {
 		return nil, false, fmt.Errorf("%w: context is not an object", ErrMalformed)
 	}
 	for _, name := range [...]string{"consent", "categoryPreferences"} {
-		vs, ve, found, objEnd, err := lastMember(context, start, name)
-		if err == nil && name == "consent" && skipSpace(context, objEnd) != len(context) {
-			err = errSyntax // only space may follow the context object
+		vs, ve, found, objEnd, err := jsonscan.LastMember(context, start, name)
+		if err == nil && name == "consent" && jsonscan.SkipSpace(context, objEnd) != len(context) {
+			err = jsonscan.ErrSyntax // only space may follow the context object
 		}
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -67,14 +69,14 @@ func (c *Categories) EventPrefs(context []byte) (Prefs, error) {
 // objectMask returns the categories a valid categoryPreferences object grants.
 func (c *Categories) objectMask(obj []byte) Mask {
 	var m Mask
-	eachMember(obj, 0, 0, func(mb member) {
+	jsonscan.EachMember(obj, 0, 0, func(mb jsonscan.Member) {
 		var bit Mask
-		if mb.escaped {
-			bit = c.bit[mb.name()]
+		if mb.Escaped {
+			bit = c.bit[mb.Name()]
 		} else {
-			bit = c.bit[string(mb.key)]
+			bit = c.bit[string(mb.Key)]
 		}
-		if string(obj[mb.start:mb.end]) == "true" {
+		if string(obj[mb.Start:mb.End]) == "true" {
 			m |= bit
 		} else {
 			m &^= bit

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 )
 
 func testCategories(t testing.TB) *Categories {
@@ -129,4 +131,4 @@ func FuzzEventPrefs(f *testing.F) {
 	})
 }
 
-func trimSpace(b []byte) []byte { return b[skipSpace(b, 0):] }
+func trimSpace(b []byte) []byte { return b[jsonscan.SkipSpace(b, 0):] }

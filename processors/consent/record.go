@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 )
 
 // PreferenceUpdatedEvent is the reserved track event that updates a user's
@@ -95,7 +97,7 @@ func DecodeRecord(value []byte) (Record, error) {
 // parsePreferences reads a categoryPreferences object of booleans; absent or
 // null is ErrNoPreferences.
 func parsePreferences(obj []byte) (map[string]bool, error) {
-	start, _, ok, err := onlyValue(obj)
+	start, _, ok, err := jsonscan.OnlyValue(obj)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -105,12 +107,12 @@ func parsePreferences(obj []byte) (map[string]bool, error) {
 		return nil, fmt.Errorf("%w: categoryPreferences is not an object", ErrMalformed)
 	}
 	prefs := map[string]bool{}
-	eachMember(obj, start, 0, func(m member) {
-		switch v := string(obj[m.start:m.end]); v {
+	jsonscan.EachMember(obj, start, 0, func(m jsonscan.Member) {
+		switch v := string(obj[m.Start:m.End]); v {
 		case "true", "false":
-			prefs[m.name()] = v == "true"
+			prefs[m.Name()] = v == "true"
 		default:
-			err = fmt.Errorf("%w: category %q: want true or false, not %s", ErrMalformed, m.name(), v)
+			err = fmt.Errorf("%w: category %q: want true or false, not %s", ErrMalformed, m.Name(), v)
 		}
 	})
 	if err != nil {

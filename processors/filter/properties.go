@@ -3,6 +3,8 @@ package filter
 import (
 	"errors"
 	"fmt"
+
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 )
 
 // errNotObject reports properties that are neither absent, null nor an object.
@@ -43,9 +45,9 @@ func newPathTree(paths []string) (*pathTree, error) {
 // (allow=true) filter to a raw properties object. Absent or null properties
 // are returned as they are; when nothing changes, the input slice itself is.
 func rewrite(doc []byte, t *pathTree, allow bool) ([]byte, error) {
-	start := skipSpace(doc, 0)
+	start := jsonscan.SkipSpace(doc, 0)
 	if start == len(doc) || doc[start] != '{' {
-		_, _, ok, err := onlyValue(doc)
+		_, _, ok, err := jsonscan.OnlyValue(doc)
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("properties: %w", err)
@@ -56,8 +58,8 @@ func rewrite(doc []byte, t *pathTree, allow bool) ([]byte, error) {
 	}
 	// edit allocates only when something changes: most events lose nothing.
 	out, changed, end, err := edit(nil, doc, start, t, allow)
-	if err == nil && skipSpace(doc, end) != len(doc) {
-		err = errSyntax
+	if err == nil && jsonscan.SkipSpace(doc, end) != len(doc) {
+		err = jsonscan.ErrSyntax
 	}
 	if err != nil {
 		return nil, fmt.Errorf("properties: %w", err)
@@ -71,7 +73,7 @@ func rewrite(doc []byte, t *pathTree, allow bool) ([]byte, error) {
 // memberEdit is what happens to one member: dropped, kept as it is, or kept
 // with a rewritten value.
 type memberEdit struct {
-	m     member
+	m     jsonscan.Member
 	drop  bool
 	value []byte // rewritten value, or nil to keep the raw one
 }
@@ -83,15 +85,15 @@ type memberEdit struct {
 func edit(dst, b []byte, start int, t *pathTree, allow bool) (out []byte, changed bool, end int, err error) {
 	var buf [16]memberEdit
 	edits := buf[:0]
-	end, err = eachMember(b, start, 0, func(m member) {
+	end, err = jsonscan.EachMember(b, start, 0, func(m jsonscan.Member) {
 		e := memberEdit{m: m}
 		var child *pathTree
-		if m.escaped {
-			child = t.children[m.name()]
+		if m.Escaped {
+			child = t.children[m.Name()]
 		} else {
-			child = t.children[string(m.key)]
+			child = t.children[string(m.Key)]
 		}
-		object := b[m.start] == '{'
+		object := b[m.Start] == '{'
 		switch {
 		case child == nil:
 			e.drop = allow
@@ -99,7 +101,7 @@ func edit(dst, b []byte, start int, t *pathTree, allow bool) (out []byte, change
 			e.drop = !allow
 		case object:
 			// Already validated by the scan that found this member.
-			sub, subChanged, _, _ := edit(nil, b, m.start, child, allow)
+			sub, subChanged, _, _ := edit(nil, b, m.Start, child, allow)
 			if subChanged {
 				e.value = sub
 			}
@@ -131,12 +133,12 @@ func edit(dst, b []byte, start int, t *pathTree, allow bool) (out []byte, change
 		}
 		first = false
 		dst = append(dst, '"')
-		dst = append(dst, e.m.key...)
+		dst = append(dst, e.m.Key...)
 		dst = append(dst, '"', ':')
 		if e.value != nil {
 			dst = append(dst, e.value...)
 		} else {
-			dst = append(dst, b[e.m.start:e.m.end]...)
+			dst = append(dst, b[e.m.Start:e.m.End]...)
 		}
 	}
 	return append(dst, '}'), true, end, nil

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 )
 
 // sampler keeps a fixed share of events by a hash of one of their values.
@@ -79,8 +81,8 @@ func (s sampler) value(ev *Event) (string, bool) {
 		return "", false
 	}
 	if raw[0] == '"' {
-		m := member{key: raw[1 : len(raw)-1], escaped: true}
-		str := m.name()
+		m := jsonscan.Member{Key: raw[1 : len(raw)-1], Escaped: true}
+		str := m.Name()
 		return str, str != ""
 	}
 	return string(raw), true
@@ -90,7 +92,7 @@ func (s sampler) value(ev *Event) (string, bool) {
 // the document is not a valid object or the path does not reach a non-null
 // value. Repeated keys: the last counts.
 func valueAt(doc []byte, path []string) (raw []byte, ok bool) {
-	start, end, ok, err := onlyValue(doc)
+	start, end, ok, err := jsonscan.OnlyValue(doc)
 	if err != nil || !ok {
 		return nil, false
 	}
@@ -98,7 +100,7 @@ func valueAt(doc []byte, path []string) (raw []byte, ok bool) {
 		if doc[start] != '{' {
 			return nil, false
 		}
-		vs, ve, found, _ := lastMember(doc, start, name)
+		vs, ve, found, _, _ := jsonscan.LastMember(doc, start, name)
 		if !found {
 			return nil, false
 		}
