@@ -227,19 +227,8 @@ func (w *walker) array(n *node) bool {
 	for i := 0; ; i++ {
 		start := w.pos
 		w.r.path = append(w.r.path, seg{index: int32(i)})
-		fits := w.value(n.elem, nil)
-		if w.err != nil {
+		if !w.element(n.elem, &c, start) {
 			return false
-		}
-		deleted := !fits && w.pol.TypeViolations == plan.Omit
-		if deleted {
-			w.r.Omitted = append(w.r.Omitted, w.pathString(""))
-		}
-		w.r.path = w.r.path[:len(w.r.path)-1]
-		c.member(w, start, w.pos, deleted)
-		w.skipWS()
-		if !deleted && w.pos < len(w.b) && w.b[w.pos] == ',' {
-			c.commaAfterKept = w.pos
 		}
 		if !w.sep(']') {
 			if w.err != nil {
@@ -249,6 +238,27 @@ func (w *walker) array(n *node) bool {
 			return true
 		}
 	}
+}
+
+// element checks one array element or map value (its path segment already
+// pushed, popped here) and records in c whether it is kept or omitted. It
+// returns false when the document is malformed.
+func (w *walker) element(t *node, c *compaction, start int) bool {
+	fits := w.value(t, nil)
+	if w.err != nil {
+		return false
+	}
+	deleted := !fits && w.pol.TypeViolations == plan.Omit
+	if deleted {
+		w.r.Omitted = append(w.r.Omitted, w.pathString(""))
+	}
+	w.r.path = w.r.path[:len(w.r.path)-1]
+	c.member(w, start, w.pos, deleted)
+	w.skipWS()
+	if !deleted && w.pos < len(w.b) && w.b[w.pos] == ',' {
+		c.commaAfterKept = w.pos
+	}
+	return true
 }
 
 // mapValues checks every value of an object against the map's value type.
@@ -270,19 +280,8 @@ func (w *walker) mapValues(n *node) bool {
 			return false
 		}
 		w.r.path = append(w.r.path, keySeg(w.b, key, esc))
-		fits := w.value(n.elem, nil)
-		if w.err != nil {
+		if !w.element(n.elem, &c, start) {
 			return false
-		}
-		deleted := !fits && w.pol.TypeViolations == plan.Omit
-		if deleted {
-			w.r.Omitted = append(w.r.Omitted, w.pathString(""))
-		}
-		w.r.path = w.r.path[:len(w.r.path)-1]
-		c.member(w, start, w.pos, deleted)
-		w.skipWS()
-		if !deleted && w.pos < len(w.b) && w.b[w.pos] == ',' {
-			c.commaAfterKept = w.pos
 		}
 		if !w.sep('}') {
 			if w.err != nil {

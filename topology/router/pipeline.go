@@ -101,8 +101,8 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 	// value is what is routed where filters change nothing: the input bytes
 	// themselves when the stages changed nothing either.
 	value := rec.Value
-	omitted := res.Outcome == validate.Omitted
-	if omitted {
+	reencode := res.Outcome == validate.Omitted
+	if reencode {
 		if traitsCall {
 			ev.Traits = res.Properties
 		} else {
@@ -111,12 +111,15 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 	}
 	if res.Schema != nil {
 		s.annotation = annotate(s.annotation[:0], ev.Context, protocols, in.Plan, res)
-		if spliced, ok := splice(rec.Value, ev.Context, s.annotation); ok && !omitted {
-			value = spliced // the common case: one copy instead of an encode
-		}
+		spliced, ok := splice(rec.Value, ev.Context, s.annotation)
 		ev.Context = s.annotation
+		if ok && !reencode {
+			value = spliced // the common case: one copy instead of an encode
+		} else {
+			reencode = true
+		}
 	}
-	if omitted || (res.Schema != nil && &value[0] == &rec.Value[0]) {
+	if reencode {
 		value = ev.AppendRaw(make([]byte, 0, len(rec.Value)+len(ev.Context)))
 	}
 
