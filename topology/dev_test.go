@@ -39,9 +39,16 @@ func startDev(t *testing.T, dir string) (topology.DevInfo, func()) {
 	return topology.DevInfo{}, nil
 }
 
-func get(t *testing.T, u string) string {
+func get(t *testing.T, u string, auth ...func(*http.Request)) string {
 	t.Helper()
-	resp, err := http.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range auth {
+		a(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,13 @@ func TestEndToEndSuppressWithDelete(t *testing.T) {
 
 	send(1)
 	waitUntil(t, "round 1 in the warehouse", func() bool { return count(t, info, "1") == users })
+	// Two identify calls merge into u0's profile.
+	for _, traits := range []string{`{"email":"u0@example.com","plan":"free"}`, `{"plan":"pro"}`} {
+		post(t, info.API+"/v1/identify", writeKey, map[string]any{"userId": "u0", "traits": json.RawMessage(traits)}, nil)
+	}
+	waitUntil(t, "u0's merged profile", func() bool {
+		return profileTraits(t, info, "u0") == `{"email":"u0@example.com","plan":"pro"}`
+	})
 
 	gone := []string{"u0", "u1", "u2", "u3", "u4"}
 	var created struct {
@@ -140,4 +147,29 @@ func TestEndToEndSuppressWithDelete(t *testing.T) {
 	}
 	post(t, info.API+"/v1/track", writeKey, map[string]any{"userId": "u0", "event": "Back", "messageId": "u0-back"}, nil)
 	waitUntil(t, "u0's event after UNSUPPRESS", func() bool { return count(t, info, "user_id = 'u0'") == 1 })
+	// The deleted profile stays deleted: a new identify starts a new one.
+	post(t, info.API+"/v1/identify", writeKey, map[string]any{"userId": "u0", "traits": map[string]any{"plan": "back"}}, nil)
+	waitUntil(t, "u0's new profile", func() bool { return profileTraits(t, info, "u0") != "" })
+	if got := profileTraits(t, info, "u0"); got != `{"plan":"back"}` {
+		t.Fatalf("u0's profile after deletion and a new identify: %s, want only the new traits", got)
+	}
+}
+
+// profileTraits returns the traits of a user's profile, as the export API
+// reads it from the profiles topic; "" when there is none.
+func profileTraits(t *testing.T, info topology.DevInfo, user string) string {
+	t.Helper()
+	body := get(t, info.API+"/v1/users/"+user+"/export", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+info.AdminToken) })
+	for line := range strings.Lines(body) {
+		var l struct {
+			Topic string `json:"topic"`
+			Value struct {
+				Traits json.RawMessage `json:"traits"`
+			} `json:"value"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && strings.HasSuffix(l.Topic, "profiles") {
+			return string(l.Value.Traits)
+		}
+	}
+	return ""
 }

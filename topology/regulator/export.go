@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/consent"
+	"github.com/sluicehq/sluice/processors/profiles"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/topology/topics"
 )
@@ -134,7 +135,7 @@ func (s *Service) prepareExport(ctx context.Context, typ SubjectType, id string)
 		}
 	}
 	for _, u := range x.users {
-		add(topics.Profiles)([]byte(ws+"/"+u), nil)
+		add(topics.Profiles)(profiles.Key(ws, u), nil)
 		add(topics.Consent)(consent.Key(ws, consent.UserID, u))
 		add(topics.Suppressions)(suppress.Key(ws, suppress.UserID, u))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/consent"
+	"github.com/sluicehq/sluice/processors/profiles"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/topology/topics"
 )
@@ -264,7 +265,7 @@ func (r *runner) tombstones(ctx context.Context, regs []*Regulation) error {
 		st.Status = Running
 		todo = append(todo, g)
 		for _, u := range g.userIDs() {
-			recs = append(recs, &kgo.Record{Topic: r.names.Of(topics.Profiles), Key: []byte(ws + "/" + u)})
+			recs = append(recs, &kgo.Record{Topic: r.names.Of(topics.Profiles), Key: profiles.Key(ws, u)})
 			if key, err := consent.Key(ws, consent.UserID, u); err == nil {
 				recs = append(recs, &kgo.Record{Topic: r.names.Of(topics.Consent), Key: key})
 			}

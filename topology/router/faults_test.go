@@ -68,6 +68,7 @@ func TestBrokerFaultsNoLossNoDuplicates(t *testing.T) {
 	for _, d := range e.dst {
 		checkExactlyOnceInOrder(t, d, got[d], "", total, total)
 	}
+	e.checkProfiles(t, total)
 	if produceFaults.Load() == 0 || endFaults.Load() == 0 {
 		t.Fatalf("faults injected: %d produce, %d end transaction; want some of each", produceFaults.Load(), endFaults.Load())
 	}

@@ -205,3 +205,46 @@ func (e *env) readDest(t *testing.T, want map[string]int) map[string]*delivered 
 		}
 	}
 }
+
+// latest reads a compacted topic, read committed, to its end and returns
+// each key's latest value (nil for a tombstone).
+func (e *env) latest(t *testing.T, topic string) map[string][]byte {
+	t.Helper()
+	ends, err := kadm.NewClient(e.cl).ListCommittedOffsets(t.Context(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.b.Addr()), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.KeepControlRecords()) // markers count as progress toward the end
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	out := map[string][]byte{}
+	for len(left) > 0 {
+		fs := cl.PollFetches(t.Context())
+		if err := t.Context().Err(); err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := left[r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			if !r.Attrs.IsControl() {
+				out[string(r.Key)] = r.Value
+			}
+			if r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		})
+	}
+	return out
+}

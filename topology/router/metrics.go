@@ -17,6 +17,7 @@ type metrics struct {
 	filteredBy   *prometheus.CounterVec
 	consentBy    *prometheus.CounterVec
 	consentErrs  prometheus.Counter
+	profileErrs  prometheus.Counter
 	txnSeconds   prometheus.Histogram
 	txnOutcome   *prometheus.CounterVec
 	tableEntries *prometheus.GaugeVec
@@ -57,6 +58,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		lag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sluice_router_consumer_lag", Help: "Records of events.raw not yet committed by the router group (all members).",
 		}),
+		profileErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sluice_router_profile_errors_total", Help: "Identify calls routed without updating the user's profile.",
+		}),
 		ready: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "sluice_router_ready", Help: "1 once every table caught up and partitions are processed.",
 		}),
@@ -65,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.routedN[i] = m.routedTo.WithLabelValues(strconv.Itoa(i))
 	}
 	if reg != nil {
-		reg.MustRegister(m.in, m.droppedBy, m.routedTo, m.filteredBy, m.consentBy, m.consentErrs,
+		reg.MustRegister(m.in, m.droppedBy, m.routedTo, m.filteredBy, m.consentBy, m.consentErrs, m.profileErrs,
 			m.txnSeconds, m.txnOutcome, m.tableEntries, m.ready, m.lag)
 	}
 	return m
@@ -109,3 +113,5 @@ func (c destCounters) consent(d consent.Decision, allowed bool) {
 func (c destCounters) filtered(reason string) { c.m.filteredBy.WithLabelValues(c.dest, reason).Inc() }
 
 func (m *metrics) consentError() { m.consentErrs.Inc() }
+
+func (m *metrics) profileError() { m.profileErrs.Inc() }

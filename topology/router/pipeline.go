@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/processors/consent"
 	"github.com/sluicehq/sluice/processors/filter"
+	"github.com/sluicehq/sluice/processors/profiles"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/processors/validate"
 	"github.com/sluicehq/sluice/schemas"
@@ -29,6 +30,7 @@ type pipeline struct {
 	suppress    *suppress.Stage
 	identities  *suppress.Identities
 	consent     *consent.Store
+	profiles    *profiles.Store
 	categories  *consent.Categories
 	whenMissing consent.WhenMissing
 	validator   *validate.Validator
@@ -204,8 +206,8 @@ func (p *pipeline) links(ev *schemas.Event, out []*kgo.Record) []*kgo.Record {
 }
 
 // updateTables writes what identify and consent events say about their user
-// to the compacted topics, and applies it locally. ok is false when the event
-// itself is refused.
+// to the compacted topics, and applies it locally (profiles as part of the
+// open transaction). ok is false when the event itself is refused.
 func (p *pipeline) updateTables(ev *schemas.Event, rec *kgo.Record, out []*kgo.Record) (_ []*kgo.Record, ok bool) {
 	switch {
 	case ev.Type == schemas.Track && ev.Event == consent.PreferenceUpdatedEvent:
@@ -226,7 +228,14 @@ func (p *pipeline) updateTables(ev *schemas.Event, rec *kgo.Record, out []*kgo.R
 		p.consent.Apply(key, value)
 		out = append(out, &kgo.Record{Topic: p.names.Of(topics.Consent), Key: key, Value: value})
 	case ev.Type == schemas.Identify && ev.UserID != "":
-		out = append(out, &kgo.Record{Topic: p.names.Of(topics.Profiles), Key: []byte(ev.Workspace + "/" + ev.UserID), Value: profile(ev)})
+		key, value, err := p.profiles.Identify(ev.Workspace, ev.UserID, ev.Traits, ev.Timestamp, ev.Source)
+		if err != nil {
+			// Only an id the key format cannot hold gets here (the store is
+			// caught up before the group is joined): route it, keep no profile.
+			p.metrics.profileError()
+			return out, true
+		}
+		out = append(out, &kgo.Record{Topic: p.names.Of(topics.Profiles), Key: key, Value: value})
 	}
 	return out, true
 }
@@ -243,16 +252,6 @@ func (p *pipeline) link(ev *schemas.Event, anonymousID string, out []*kgo.Record
 	}
 	p.identities.Apply(key, value)
 	return append(out, &kgo.Record{Topic: p.names.Of(topics.Identities), Key: key, Value: value})
-}
-
-// profile is the profiles-topic value of an identify call: its traits and when.
-func profile(ev *schemas.Event) []byte {
-	v, _ := json.Marshal(struct {
-		Traits    json.RawMessage `json:"traits,omitempty"`
-		UpdatedAt time.Time       `json:"updatedAt"`
-		Source    string          `json:"source"`
-	}{ev.Traits, ev.Timestamp, ev.Source})
-	return v
 }
 
 // eventVersion returns the raw JSON of context.protocols.event_version.

@@ -4,8 +4,8 @@
 // outputs (destination, violations, dead-letter and table records) and its
 // source offsets are committed in one Kafka transaction.
 //
-// Before any partition is processed, the suppression, identity and consent
-// tables and the tracking plans are caught up to the end of their compacted
+// Before any partition is processed, the suppression, identity, consent and
+// profile tables and the tracking plans are caught up to the end of their compacted
 // topics (DESIGN guarantee 2). Before each batch, the tables are caught up
 // again to the end offsets read at that moment, so a suppression the API has
 // acknowledged before the batch was polled is applied to it (guarantee 1).
@@ -14,6 +14,13 @@
 // of one batch run in parallel. A rebalance aborts the open transaction (the
 // session rewinds to the committed offsets), so revoked partitions are
 // finished by their next owner without duplicates.
+//
+// Identify calls merge their traits into the user's profile (package
+// profiles). A user's identify calls are all on one partition, so only that
+// partition's owner merges into the profile; the merged record is part of
+// the batch's transaction, and the merges of an aborted batch are forgotten.
+// A new owner reads the previous owner's committed profiles at the barrier
+// before its first batch.
 package router
 
 import (
@@ -33,6 +40,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/consent"
+	"github.com/sluicehq/sluice/processors/profiles"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/processors/validate"
 	"github.com/sluicehq/sluice/topology/config"
@@ -146,6 +154,7 @@ func New(cfg Config) (*Router, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	store := consent.NewStore(cats)
+	profileStore := profiles.NewStore()
 	validator := validate.New()
 	sourcePlans := map[string]string{}
 	for _, s := range ws.Sources {
@@ -157,7 +166,7 @@ func New(cfg Config) (*Router, error) {
 		names: names,
 		pipe: &pipeline{
 			names: names, plans: sourcePlans, suppress: stage, identities: ids,
-			consent: store, categories: cats, whenMissing: whenMissing,
+			consent: store, profiles: profileStore, categories: cats, whenMissing: whenMissing,
 			validator: validator, dests: dests, metrics: m,
 		},
 		suppressed: table,
@@ -174,6 +183,7 @@ func New(cfg Config) (*Router, error) {
 		names.Of(topics.Suppressions): logApply("suppressions", table.Apply),
 		names.Of(topics.Identities):   logApply("identities", ids.Apply),
 		names.Of(topics.Consent):      logApply("consent", store.Apply),
+		names.Of(topics.Profiles):     logApply("profiles", profileStore.Apply),
 	}, cfg.ClientOpts...)
 	if err != nil {
 		return nil, err
@@ -206,6 +216,7 @@ func (r *Router) Run(ctx context.Context) error {
 	r.suppressed.MarkCaughtUp()
 	r.pipe.identities.MarkCaughtUp()
 	r.pipe.consent.MarkCaughtUp()
+	r.pipe.profiles.MarkCaughtUp()
 	if err := r.plans.WaitReady(ctx); err != nil {
 		return nil
 	}
@@ -339,6 +350,7 @@ func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		for _, ps := range touched {
 			ps.abort()
 		}
+		r.pipe.profiles.Abort()
 		return nil
 	}
 	r.observeTables()
@@ -349,6 +361,11 @@ func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		} else {
 			ps.abort()
 		}
+	}
+	if committed {
+		r.pipe.profiles.Commit()
+	} else {
+		r.pipe.profiles.Abort()
 	}
 	return err
 }
@@ -388,6 +405,7 @@ func (r *Router) observeTables() {
 	t.WithLabelValues("suppressions").Set(float64(r.suppressed.Len()))
 	t.WithLabelValues("identities").Set(float64(r.pipe.identities.Len()))
 	t.WithLabelValues("consent").Set(float64(r.pipe.consent.Len()))
+	t.WithLabelValues("profiles").Set(float64(r.pipe.profiles.Len()))
 }
 
 // end ends the transaction and records its outcome.

@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,14 +10,20 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sluicehq/sluice/processors/profiles"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/schemas"
+	"github.com/sluicehq/sluice/topology/topics"
 )
 
 const (
 	users  = 12
 	rounds = 150
 )
+
+// identifyEvery is how often a round is an identify call rather than a
+// track: its traits are {"r<round>":true,"last":<round>}.
+const identifyEvery = 5
 
 // sendRounds produces one event per user per round, messageIds "<user>:<round>".
 func (e *env) sendRounds(t *testing.T, from, to int, between func(round int)) {
@@ -25,7 +32,12 @@ func (e *env) sendRounds(t *testing.T, from, to int, between func(round int)) {
 		evs := make([]schemas.Event, 0, users)
 		for u := range users {
 			user := fmt.Sprintf("u%d", u)
-			evs = append(evs, event(user, fmt.Sprintf("%s:%d", user, r), "Ping", grantAll))
+			ev := event(user, fmt.Sprintf("%s:%d", user, r), "Ping", grantAll)
+			if r%identifyEvery == 0 {
+				ev.Type, ev.Event, ev.Properties = schemas.Identify, "", nil
+				ev.Traits = fmt.Appendf(nil, `{"r%d":true,"last":%d}`, r, r)
+			}
+			evs = append(evs, ev)
 		}
 		e.produce(t, evs...)
 		if between != nil {
@@ -115,5 +127,36 @@ func TestCrashMidTransactionNoLossNoDuplicates(t *testing.T) {
 	got := e.readDest(t, map[string]int{"stream": users * rounds})
 	for _, d := range e.dst {
 		checkExactlyOnceInOrder(t, d, got[d], "", rounds, rounds)
+	}
+	// The replacement merged onto the profiles its predecessor committed.
+	e.checkProfiles(t, rounds)
+}
+
+// checkProfiles checks every user's profile is the merge of all their
+// identify calls of rounds before total, in order.
+func (e *env) checkProfiles(t *testing.T, total int) {
+	t.Helper()
+	got := e.latest(t, names.Of(topics.Profiles))
+	last := (total - 1) / identifyEvery * identifyEvery
+	for u := range users {
+		key := fmt.Sprintf("acme/u%d", u)
+		p, err := profiles.Decode(got[key])
+		if err != nil {
+			t.Errorf("profile %s: %v (%q)", key, err, got[key])
+			continue
+		}
+		var traits map[string]any
+		if err := json.Unmarshal(p.Traits, &traits); err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < total; r += identifyEvery {
+			if traits[fmt.Sprintf("r%d", r)] != true {
+				t.Errorf("profile %s lacks the trait of round %d: %s", key, r, p.Traits)
+				break
+			}
+		}
+		if traits["last"] != float64(last) || len(traits) != total/identifyEvery+1 {
+			t.Errorf("profile %s: last = %v, %d traits; want last = %d, %d traits", key, traits["last"], len(traits), last, total/identifyEvery+1)
+		}
 	}
 }
