@@ -84,14 +84,15 @@ func startRoles(ctx context.Context, cfg rolesConfig) (_ *runningRoles, err erro
 		return nil, err
 	}
 	r.cleanup = append(r.cleanup, plans.Close)
-	validator := validate.New()
-	planReader, err := planstore.NewReader(planstore.Config{Brokers: cfg.seeds, TopicPrefix: ws.TopicPrefix, Logger: log}, validator)
+	// The reader needs a validator to feed; the warehouse asks the reader,
+	// which holds every version the router may have judged an event by.
+	planReader, err := planstore.NewReader(planstore.Config{Brokers: cfg.seeds, TopicPrefix: ws.TopicPrefix, Logger: log}, validate.New())
 	if err != nil {
 		return nil, err
 	}
 
 	// Sinks, each with its delivery engine.
-	env := sinkEnv{seeds: cfg.seeds, clickhouseAddr: cfg.clickhouseAddr, plans: validator, log: log}
+	env := sinkEnv{seeds: cfg.seeds, clickhouseAddr: cfg.clickhouseAddr, plans: planReader, log: log}
 	var engines []*delivery.Engine
 	var regDests []regulator.Destination
 	for _, d := range ws.Destinations {

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/sluicehq/sluice/processors/validate"
 	"github.com/sluicehq/sluice/schemas/plan"
 	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/sinks/clickhouse"
 	"github.com/sluicehq/sluice/sinks/kafka"
 	"github.com/sluicehq/sluice/sinks/webhook"
 	"github.com/sluicehq/sluice/topology/config"
+	"github.com/sluicehq/sluice/topology/planstore"
 )
 
 // sinkEnv is what a destination's settings may leave to the deployment.
@@ -21,8 +21,9 @@ type sinkEnv struct {
 	seeds []string
 	// clickhouseAddr is used by clickhouse destinations without addrs.
 	clickhouseAddr string
-	// plans resolves tracking-plan versions for typed warehouse tables.
-	plans *validate.Validator
+	// plans resolves tracking-plan versions for typed warehouse tables; nil
+	// writes none.
+	plans *planstore.Reader
 	log   *slog.Logger
 }
 
@@ -76,17 +77,16 @@ func withDefault(settings map[string]any, key string, value string) map[string]a
 	return out
 }
 
-// planLookup answers the warehouse's plan lookups from the validator's
-// current plans: the version the router annotated, when it is the latest.
-func planLookup(v *validate.Validator) clickhouse.PlanLookup {
-	if v == nil {
+// planLookup answers the warehouse's plan lookups from every version the
+// reader has read, not only the latest: events the router judged by a
+// version since replaced are still queued. A version not read yet is nil,
+// and the sink retries those events (sinks.ErrPlanNotReady).
+func planLookup(r *planstore.Reader) clickhouse.PlanLookup {
+	if r == nil {
 		return nil
 	}
 	return func(name string, version int) *plan.Plan {
-		p, current, ok := v.Plan(name)
-		if !ok || current != version {
-			return nil
-		}
+		p, _ := r.Plan(name, version)
 		return p
 	}
 }

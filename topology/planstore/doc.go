@@ -2,7 +2,8 @@
 // tracking-plans topic and reads them back: the admin side (Publish, List,
 // Show, and the /v1/tracking-plans HTTP handler) and the live side (Reader,
 // which follows the topic and feeds a validate.Validator so that routers
-// take new versions without a restart).
+// take new versions without a restart, and answers for every version it has
+// read so that sinks can type events judged by an older one).
 //
 // Each record is one plan version: key "name/version" (plan.Key), value the
 // plan.Version document. A tombstone withdraws a version; the reader then

@@ -19,7 +19,7 @@ import (
 // holding the latest loadable version of every plan. It fails closed: until
 // it has read the topic up to the end offsets it saw at start, Ready is
 // false and the validator holds no plans (events of planned sources are
-// blocked as Unknown-Plan).
+// blocked as Unknown-Plan). Plan answers for every version it has read.
 type Reader struct {
 	cfg   Config
 	v     *validate.Validator
@@ -27,8 +27,25 @@ type Reader struct {
 	ready chan struct{}
 	once  sync.Once
 
+	// mu guards h and loaded for Plan. Only Run writes them, so Run reads
+	// them without it.
+	mu      sync.RWMutex
 	h       history
-	applied map[string]int // plan → version installed in the validator
+	loaded  map[versionKey]loadedVersion
+	applied map[string]int // plan → version installed in the validator; Run only
+}
+
+// versionKey names one version of one plan.
+type versionKey struct {
+	plan    string
+	version int
+}
+
+// loadedVersion is the plan built from one history document, nil when the
+// document does not load; it is stale once h holds another document.
+type loadedVersion struct {
+	doc *plan.Version
+	p   *plan.Plan
 }
 
 // NewReader returns a Reader that will feed v once Run is called.
@@ -36,7 +53,40 @@ func NewReader(cfg Config, v *validate.Validator) (*Reader, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Reader{cfg: cfg, v: v, log: cfg.logger(), ready: make(chan struct{}), h: history{}, applied: map[string]int{}}, nil
+	return &Reader{
+		cfg: cfg, v: v, log: cfg.logger(), ready: make(chan struct{}),
+		h: history{}, loaded: map[versionKey]loadedVersion{}, applied: map[string]int{},
+	}, nil
+}
+
+// Plan returns a version of a plan as read from the topic, so that events
+// the router judged by an older version can still be typed. It returns false
+// for a version not read yet, withdrawn, or that does not load. Safe for
+// concurrent use; it never waits for Run.
+func (r *Reader) Plan(name string, version int) (*plan.Plan, bool) {
+	k := versionKey{name, version}
+	r.mu.RLock()
+	doc := r.h[name][version]
+	c := r.loaded[k]
+	r.mu.RUnlock()
+	if doc == nil {
+		return nil, false
+	}
+	if c.doc == doc {
+		return c.p, c.p != nil
+	}
+	// Built outside the lock: checking a plan is slow, and two callers
+	// building the same version at once get equal plans.
+	p, err := doc.Load()
+	if err != nil {
+		r.log.Warn("a tracking plan version asked for does not load", "plan", name, "version", version, "error", err)
+	}
+	r.mu.Lock()
+	if r.h[name][version] == doc {
+		r.loaded[k] = loadedVersion{doc: doc, p: p}
+	}
+	r.mu.Unlock()
+	return p, p != nil
 }
 
 // Ready reports whether the reader has caught up with the topic once.
@@ -92,15 +142,18 @@ func (r *Reader) Run(ctx context.Context) error {
 			r.log.Warn("reading tracking plans", "topic", t, "partition", p, "error", err)
 		})
 		touched := map[string]bool{}
+		r.mu.Lock()
 		fetches.EachRecord(func(rec *kgo.Record) {
 			r.h.apply(rec, r.log.Warn)
-			if name, _, err := plan.ParseKey(string(rec.Key)); err == nil {
+			if name, version, err := plan.ParseKey(string(rec.Key)); err == nil {
 				touched[name] = true
+				delete(r.loaded, versionKey{name, version})
 			}
 			if end, ok := ends[rec.Partition]; ok && rec.Offset+1 >= end {
 				delete(ends, rec.Partition)
 			}
 		})
+		r.mu.Unlock()
 		if !r.Ready() {
 			if len(ends) > 0 {
 				continue // catching up: install nothing until the end
@@ -162,12 +215,18 @@ func (r *Reader) install(name string) {
 		}
 		if err == nil {
 			r.applied[name] = doc.Version
+			r.mu.Lock()
+			r.loaded[versionKey{name, doc.Version}] = loadedVersion{doc: doc, p: p}
+			r.mu.Unlock()
 			r.log.Info("tracking plan installed", "plan", name, "version", doc.Version, "hash", doc.Hash)
 			return
 		}
 		// Fall back to the previous version rather than to no plan at all.
 		r.log.Warn("skipping a tracking plan version that does not load", "plan", name, "version", doc.Version, "error", err)
+		r.mu.Lock()
 		delete(r.h[name], doc.Version)
+		delete(r.loaded, versionKey{name, doc.Version})
+		r.mu.Unlock()
 	}
 }
 
