@@ -59,7 +59,7 @@ func TestOwnExceptionCodesAreTheEngines(t *testing.T) {
 		"CANNOT_DECOMPRESS": codeCannotDecompress, "QUERY_WAS_CANCELLED": codeQueryWasCancelled,
 		"UNKNOWN_EXCEPTION": codeUnknownException,
 	} {
-		res, err := srv.engine.Query(t.Context(), fmt.Sprintf("SELECT errorCodeToName(%d)", code), "TabSeparated", nil)
+		res, err := srv.lanes[0].engine.Query(t.Context(), fmt.Sprintf("SELECT errorCodeToName(%d)", code), "TabSeparated", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,5 +69,55 @@ func TestOwnExceptionCodesAreTheEngines(t *testing.T) {
 	}
 	if codeUnknownException != chdb.CodeUnknownException {
 		t.Error("UNKNOWN_EXCEPTION differs between packages")
+	}
+}
+
+// A long statement does not hold up another request: each runs on its own
+// engine connection. The short request must finish while the long one runs.
+func TestStatementsRunAtOnce(t *testing.T) {
+	srv, _ := ForTest(t)
+	post := func(sql string) error {
+		resp, err := http.Post(srv.URL()+"/", "text/plain", strings.NewReader(sql))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", resp.Status, body)
+		}
+		return nil
+	}
+	long := make(chan error, 1)
+	go func() { long <- post("SELECT sleep(3), 'long-statement-marker'") }()
+	// Wait until the long statement is running on the engine.
+	for {
+		resp, err := http.Post(srv.URL()+"/", "text/plain",
+			strings.NewReader("SELECT count() FROM system.processes WHERE query LIKE '%long-statement-marker%' AND query NOT LIKE '%system.processes%'"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.TrimSpace(string(body)) == "1" {
+			break
+		}
+		select {
+		case err := <-long:
+			t.Fatalf("the long statement ended before it was seen running: %v", err)
+		default:
+		}
+	}
+	// That polling request itself ran beside the long statement; so must this.
+	if err := post("SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-long:
+		t.Fatalf("the long statement ended (%v) before a short one beside it could", err)
+	default:
+	}
+	if err := <-long; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,7 +4,7 @@
 // clickhouse-go with Protocol HTTP, @clickhouse/client, curl.
 //
 // It is not a production server: one engine per process on one storage path,
-// statements run one at a time, whole results are held in memory before they
+// a few statements at a time (Config.Connections), whole results are held in memory before they
 // are sent, and there are no users, passwords, quotas, sessions, TLS, native
 // TCP protocol, external tables, progress headers or query cancellation.
 // docs/local-clickhouse.md says what works and how to point clients at it.
@@ -32,10 +32,11 @@
 //
 // # One engine, many requests
 //
-// The engine has one long-lived connection whose SET and USE would persist.
-// Each request therefore takes the server's turn, sets its database and
-// settings, runs its statement, and leaves; the next request undoes what it
-// does not share. A client's own SET or USE statement lasts for that request
+// The engine is reached through a few long-lived connections (lanes) whose
+// SET and USE would persist. Each request therefore takes an idle lane, sets
+// its database and settings, runs its statement, and leaves; the next request
+// on that lane undoes what it does not share. Requests on different lanes run
+// at once, as on a ClickHouse server. A client's own SET or USE statement lasts for that request
 // only, as over ClickHouse HTTP without a session.
 //
 // # Errors

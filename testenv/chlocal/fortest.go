@@ -38,13 +38,13 @@ func ForTest(tb testing.TB) (srv *Server, database string) {
 	}
 	srv = shared.srv
 	database = fmt.Sprintf("test_%s_%d", sanitize(tb.Name()), shared.seq.Add(1))
-	if _, err := srv.engine.Query(tb.Context(), "CREATE DATABASE "+quoteIdentifier(database), "", nil); err != nil {
+	if err := srv.exec(tb.Context(), "CREATE DATABASE "+quoteIdentifier(database)); err != nil {
 		tb.Fatalf("chlocal: creating database %s: %v", database, err)
 	}
 	tb.Cleanup(func() {
 		// Not SYNC: chDB never runs the task that removes dropped data, so
 		// SYNC would wait forever. The data goes with the directory.
-		if _, err := srv.engine.Query(context.WithoutCancel(tb.Context()), "DROP DATABASE IF EXISTS "+quoteIdentifier(database), "", nil); err != nil {
+		if err := srv.exec(context.WithoutCancel(tb.Context()), "DROP DATABASE IF EXISTS "+quoteIdentifier(database)); err != nil {
 			tb.Errorf("chlocal: dropping database %s: %v", database, err)
 		}
 	})

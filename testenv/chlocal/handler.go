@@ -173,17 +173,18 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 	return out, nil
 }
 
-// run applies the request's session state and runs sql, holding the turn.
+// run applies the request's session state and runs sql, holding a lane.
 func (s *Server) run(ctx context.Context, req *request, sql, kind, format string) (*chdb.Result, error) {
-	if err := s.acquire(ctx); err != nil {
+	l, err := s.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
-	defer s.release()
-	if err := s.session.prepare(ctx, req.database, req.settings); err != nil {
+	defer s.release(l)
+	if err := l.session.prepare(ctx, req.database, req.settings); err != nil {
 		return nil, err
 	}
-	defer s.session.changedBy(kind)
-	return s.engine.Query(ctx, sql, format, req.params)
+	defer l.session.changedBy(kind)
+	return l.engine.Query(ctx, sql, format, req.params)
 }
 
 // checkReadonly refuses statements the readonly level does not allow.

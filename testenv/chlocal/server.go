@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ type Config struct {
 	// Logger receives a debug record per query and the server's errors.
 	// Defaults to discarding them.
 	Logger *slog.Logger
+	// Connections is how many statements may run at once, each on its own
+	// engine connection; default GOMAXPROCS, at least 2.
+	Connections int
 }
 
 // Validate reports the first field that is unusable.
@@ -46,17 +50,18 @@ func (c Config) Validate() error {
 
 // Server serves the ClickHouse HTTP interface in front of the in-process engine.
 type Server struct {
-	engine   *chdb.Engine
 	listener net.Listener
 	http     *http.Server
 	log      *slog.Logger
 	served   chan error // Serve's result
 
-	// turn is held for all the statements of one request (session setup and
-	// the client's statement), so requests never see each other's session
-	// state. A channel so that waiting honours the request's context.
-	turn    chan struct{}
-	session *session // guarded by turn
+	// idle holds the lanes no request holds. A request holds one lane for
+	// all its statements (session setup and the client's statement), so
+	// requests never see each other's session state; requests on different
+	// lanes run at once. A channel so that waiting honours the request's
+	// context.
+	idle  chan *lane
+	lanes []*lane
 
 	statuses  httpStatuses
 	insertDir string // where insert bodies are spooled for FROM INFILE
@@ -67,6 +72,12 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// lane is one engine connection and its session state.
+type lane struct {
+	engine  *chdb.Engine
+	session *session
 }
 
 // insertDirName is the directory under DataPath that holds insert bodies
@@ -118,19 +129,35 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := chdb.Open(cfg.DataPath)
-	if err != nil {
+	n := cfg.Connections
+	if n <= 0 {
+		n = max(2, runtime.GOMAXPROCS(0))
+	}
+	s := &Server{log: log, idle: make(chan *lane, n), insertDir: insertDir, served: make(chan error, 1)}
+	closeEngines := func() {
+		for _, l := range s.lanes {
+			l.engine.Close()
+		}
+	}
+	for range n {
+		engine, err := chdb.Open(cfg.DataPath)
+		if err != nil {
+			closeEngines()
+			return nil, err
+		}
+		s.lanes = append(s.lanes, &lane{engine: engine})
+	}
+	if err := s.init(ctx); err != nil {
+		closeEngines()
 		return nil, err
 	}
-	s := &Server{engine: engine, log: log, turn: make(chan struct{}, 1), insertDir: insertDir, served: make(chan error, 1)}
-	if err := s.init(ctx); err != nil {
-		engine.Close()
-		return nil, err
+	for _, l := range s.lanes {
+		s.idle <- l
 	}
 	var lc net.ListenConfig
 	s.listener, err = lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
-		engine.Close()
+		closeEngines()
 		return nil, fmt.Errorf("chlocal: %w", err)
 	}
 	s.http = &http.Server{
@@ -139,19 +166,26 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	go func() { s.served <- s.http.Serve(s.listener) }()
-	log.Info("local ClickHouse serving", "url", s.URL(), "data", engine.Path())
+	log.Info("local ClickHouse serving", "url", s.URL(), "data", s.lanes[0].engine.Path(), "connections", n)
 	return s, nil
 }
 
-// init prepares the engine connection the way a ClickHouse server's HTTP
+// init prepares the engine connections the way a ClickHouse server's HTTP
 // contexts start and reads what the response headers need.
 func (s *Server) init(ctx context.Context) error {
-	// chDB turns on implicit_select (a bare expression is a SELECT); the
-	// server's default is off, and so are clients' expectations.
-	if _, err := s.engine.Query(ctx, "SET implicit_select = 0", "", nil); err != nil {
-		return err
+	for _, l := range s.lanes {
+		// chDB turns on implicit_select (a bare expression is a SELECT); the
+		// server's default is off, and so are clients' expectations.
+		if _, err := l.engine.Query(ctx, "SET implicit_select = 0", "", nil); err != nil {
+			return err
+		}
+		var err error
+		if l.session, err = newSession(ctx, l.engine); err != nil {
+			return err
+		}
 	}
-	res, err := s.engine.Query(ctx, "SELECT displayName(), timezone(), revision(), version()", "TabSeparated", nil)
+	engine := s.lanes[0].engine
+	res, err := engine.Query(ctx, "SELECT displayName(), timezone(), revision(), version()", "TabSeparated", nil)
 	if err != nil {
 		return err
 	}
@@ -171,10 +205,7 @@ func (s *Server) init(ctx context.Context) error {
 	if s.native.Timezone, err = time.LoadLocation(s.timezone); err != nil {
 		s.native.Timezone = time.UTC
 	}
-	if s.statuses, err = loadHTTPStatuses(ctx, s.engine); err != nil {
-		return err
-	}
-	s.session, err = newSession(ctx, s.engine)
+	s.statuses, err = loadHTTPStatuses(ctx, engine)
 	return err
 }
 
@@ -184,28 +215,46 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // URL returns the server's base URL, e.g. "http://127.0.0.1:8123".
 func (s *Server) URL() string { return "http://" + s.Addr() }
 
-// Close stops listening, drops open connections, waits for a running
-// statement to end and closes the engine. It is idempotent.
+// Close stops listening, drops open connections, waits for running
+// statements to end and closes the engine. It is idempotent.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		err := s.http.Close()
 		if serveErr := <-s.served; !errors.Is(serveErr, http.ErrServerClosed) {
 			err = errors.Join(err, serveErr)
 		}
-		s.turn <- struct{}{} // no request holds the engine from here on
-		s.closeErr = errors.Join(err, s.engine.Close())
+		for range s.lanes {
+			l := <-s.idle // no request holds this lane from here on
+			err = errors.Join(err, l.engine.Close())
+		}
+		s.closeErr = err
 	})
 	return s.closeErr
 }
 
-// acquire waits for the server's turn until ctx ends.
-func (s *Server) acquire(ctx context.Context) error {
+// acquire waits for an idle lane until ctx ends.
+func (s *Server) acquire(ctx context.Context) (*lane, error) {
 	select {
-	case s.turn <- struct{}{}:
-		return nil
+	case l := <-s.idle:
+		return l, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
-func (s *Server) release() { <-s.turn }
+func (s *Server) release(l *lane) { s.idle <- l }
+
+// exec runs one statement outside any request, on the default database with
+// the server's settings.
+func (s *Server) exec(ctx context.Context, sql string) error {
+	l, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.release(l)
+	if err := l.session.prepare(ctx, "", nil); err != nil {
+		return err
+	}
+	_, err = l.engine.Query(ctx, sql, "", nil)
+	return err
+}
