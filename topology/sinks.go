@@ -53,6 +53,7 @@ func openSink(ctx context.Context, d config.Destination, env sinkEnv) (sinks.Sin
 		if len(cfg.Brokers) == 0 {
 			cfg.Brokers = env.seeds
 		}
+		cfg.Logger = env.log
 		return kafka.Open(ctx, cfg)
 	}
 	return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)

@@ -96,7 +96,7 @@ func FromSettings(dest string, settings map[string]any) (Config, error) {
 		return c, err
 	}
 	c = c.WithDefaults()
-	if err := c.Validate(); err != nil {
+	if err := c.validateSettings(); err != nil {
 		return c, fmt.Errorf("destination %s: %w", dest, err)
 	}
 	return c, nil
@@ -137,18 +137,29 @@ func (c Config) WithDefaults() Config {
 
 // Validate names the first unusable field.
 func (c Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka: brokers: at least one seed broker")
+	}
+	return c.validateSettings()
+}
+
+// validateSettings checks what settings must say: everything but Brokers,
+// which the caller fills in when the settings name none.
+func (c Config) validateSettings() error {
 	switch {
 	case c.Topic == "":
 		return errors.New("kafka: topic is required")
-	case len(c.Brokers) == 0:
-		return errors.New("kafka: brokers: at least one seed broker")
 	case c.StateTopic == c.Topic:
 		return errors.New("kafka: stateTopic must differ from topic")
 	case c.DeliveryTimeout < 0 || c.BatchEvents < 0 || c.BatchBytes < 0 || c.BatchWait < 0 || c.InFlight < 0:
 		return errors.New("kafka: deliveryTimeout, batchEvents, batchBytes, batchWait and inFlight must not be negative")
 	}
 	switch strings.ToUpper(c.SASL.Mechanism) {
-	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+	case "":
+		if c.SASL.User != "" || c.SASL.Password != "" {
+			return errors.New("kafka: saslUser and saslPassword need saslMechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)")
+		}
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 	default:
 		return fmt.Errorf("kafka: saslMechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASL.Mechanism)
 	}

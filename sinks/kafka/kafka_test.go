@@ -339,10 +339,19 @@ func TestFromSettings(t *testing.T) {
 	if *c.ExactlyOnce || c.SASL.Password != "pw" || len(c.Brokers) != 2 || !c.TLS.Enabled || c.StateTopic != "sluice.sink-state" {
 		t.Fatalf("%+v", c)
 	}
+	// Without brokers the settings mean sluice's own cluster, which the
+	// caller fills in; Open refuses a Config still without them.
+	own, err := FromSettings("stream", map[string]any{"topic": "t"})
+	if err != nil || len(own.Brokers) != 0 {
+		t.Fatalf("FromSettings without brokers = %+v, %v", own, err)
+	}
+	if err := own.Validate(); err == nil {
+		t.Error("Validate accepted a Config without brokers")
+	}
 	for _, bad := range []map[string]any{
 		{"brokers": "b:9092"},
-		{"topic": "t"},
 		{"topic": "t", "brokers": "b", "saslMechanism": "GSSAPI"},
+		{"topic": "t", "brokers": "b", "saslUser": "u", "saslPassword": "p"}, // credentials without a mechanism would go unused
 		{"topic": "t", "brokers": "b", "topik": "x"},
 	} {
 		if _, err := FromSettings("stream", bad); err == nil {

@@ -92,8 +92,9 @@ func FromSettings(dest string, settings map[string]any) (Config, error) {
 	}
 	if env := r.String("secretEnv", ""); env != "" {
 		v, ok := os.LookupEnv(env)
-		if !ok {
-			return c, fmt.Errorf("destination %s: setting secretEnv: environment variable %s is not set", dest, env)
+		if !ok || v == "" {
+			// An empty secret would send unsigned requests without a word.
+			return c, fmt.Errorf("destination %s: setting secretEnv: environment variable %s is not set or empty", dest, env)
 		}
 		c.Secret = v
 	}
