@@ -279,17 +279,10 @@ func (d ddl) createTable(t *table) string {
 	if d.cluster != "" {
 		window = "replicated_deduplication_window"
 	}
-	fmt.Fprintf(&b, "SETTINGS %s = %d, min_bytes_for_wide_part = %d\n", window, d.dedupWindow, minBytesForWidePart)
+	fmt.Fprintf(&b, "SETTINGS %s = %d\n", window, d.dedupWindow)
 	b.WriteString("COMMENT " + quoteString(t.comment))
 	return b.String()
 }
-
-// minBytesForWidePart keeps parts below 256 MiB in the Compact format (one
-// file for all columns). In the Wide format every path of a JSON column is
-// files of its own, and writing them made each insert's part cost more than
-// parsing its rows: on the local engine a 50,000-row insert into tracks took
-// 309 ms compact against 504 ms wide. Merged parts past the size turn Wide.
-const minBytesForWidePart = 256 << 20
 
 func (d ddl) engine(t *table) string {
 	name := "MergeTree"

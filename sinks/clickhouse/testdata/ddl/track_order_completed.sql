@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`track_order_completed`
 ENGINE = MergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), user_id)
-SETTINGS non_replicated_deduplication_window = 10000, min_bytes_for_wide_part = 268435456
+SETTINGS non_replicated_deduplication_window = 10000
 COMMENT 'Typed copy of the planned track event Order Completed: one column per top-level property.';
 
 -- plan shop v2 adds:
