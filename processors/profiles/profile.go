@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/sluicehq/sluice/schemas"
 )
 
 // ErrBadKey is returned for a profiles-topic key not of the form
@@ -31,12 +33,27 @@ func validKey(key []byte) bool {
 	return ok && ws != "" && user != ""
 }
 
-// Encode returns p's topic value.
+// Encode returns p's topic value; p.Traits must be a JSON object or empty.
 func Encode(p Profile) ([]byte, error) {
-	if len(p.Traits) == 0 {
-		p.Traits = json.RawMessage("{}")
+	traits := []byte(p.Traits)
+	if len(traits) == 0 {
+		traits = []byte("{}")
 	}
-	return json.Marshal(p)
+	if !json.Valid(traits) {
+		return nil, errors.New("profiles: traits: not JSON")
+	}
+	return appendProfile(nil, traits, p.UpdatedAt, p.Source), nil
+}
+
+// appendProfile appends the topic value of traits (a JSON object) updated
+// at at by source, traits first.
+func appendProfile(dst, traits []byte, at time.Time, source string) []byte {
+	dst = append(dst, `{"traits":`...)
+	dst = append(dst, traits...)
+	dst = append(dst, `,"updatedAt":"`...)
+	dst = at.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","source":`...)
+	return append(schemas.AppendJSONString(dst, source), '}')
 }
 
 // Decode reads a topic value; its traits must be a JSON object.

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // ErrNotReady is returned by merges on a Store that has not caught up to the
@@ -66,9 +68,12 @@ func (s *Store) key(b []byte) (userKey, *shard) {
 }
 
 // Apply applies one committed profiles-topic record: a value replaces the
-// user's traits, a tombstone deletes them. An unreadable value deletes them
-// too, and is reported: merging onto traits that cannot be read would
-// publish a profile missing them silently. A bad key changes nothing.
+// user's traits, a tombstone deletes them. A value whose traits cannot be
+// read deletes them too, and is reported: merging onto traits that cannot be
+// read would publish a profile missing them silently. A bad key changes
+// nothing. Apply reads only the traits (the first member of what Encode
+// writes), not the whole value: it runs for every record the router
+// produces, behind the barrier of every batch.
 func (s *Store) Apply(key, value []byte) error {
 	if !validKey(key) {
 		return fmt.Errorf("%w: %q: want <workspace>/<userId>", ErrBadKey, key)
@@ -76,9 +81,10 @@ func (s *Store) Apply(key, value []byte) error {
 	var traits []byte
 	var err error
 	if value != nil {
-		var p Profile
-		if p, err = Decode(value); err == nil {
-			traits = p.Traits
+		if t := gjson.GetBytes(value, "traits"); t.IsObject() {
+			traits = []byte(t.Raw)
+		} else {
+			err = errors.New("profiles: traits: want a JSON object")
 		}
 	}
 	k, sh := s.key(key)
@@ -117,8 +123,7 @@ func (s *Store) Identify(workspace, userID string, traits json.RawMessage, at ti
 	merged := Merge(stored, traits)
 	sh.pending[k] = merged
 	sh.mu.Unlock()
-	value, err = Encode(Profile{Traits: merged, UpdatedAt: at, Source: source})
-	return key, value, err
+	return key, appendProfile(make([]byte, 0, len(merged)+80), merged, at, source), nil
 }
 
 // Commit makes the open transaction's profiles committed.
