@@ -248,3 +248,23 @@ func (e *env) latest(t *testing.T, topic string) map[string][]byte {
 	}
 	return out
 }
+
+// waitMembers waits until the router group is stable with n members.
+func (e *env) waitMembers(t *testing.T, n int) {
+	t.Helper()
+	adm := kadm.NewClient(e.cl)
+	for {
+		groups, err := adm.DescribeGroups(t.Context(), "sluice-router")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := groups["sluice-router"]; ok && g.State == "Stable" && len(g.Members) == n {
+			return
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("the router group never had %d stable members", n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

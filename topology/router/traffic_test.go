@@ -160,3 +160,34 @@ func (e *env) checkProfiles(t *testing.T, total int) {
 		}
 	}
 }
+
+// Members joining and leaving while traffic flows move partitions between
+// them; every event still arrives once, in order per user, and profiles
+// merge across the moves.
+func TestRebalancesKeepOrderAndExactlyOnce(t *testing.T) {
+	e := newEnv(t)
+	stopFirst := e.startRouter(t)
+	var stopSecond func()
+	e.sendRounds(t, 0, rounds, func(r int) {
+		switch r {
+		case rounds / 4: // a second member joins: partitions split
+			e.readDest(t, map[string]int{"stream": users * r / 2}) // mid-traffic
+			stopSecond = e.startRouter(t)
+			e.waitMembers(t, 2)
+		case rounds / 2: // the first leaves: the second takes everything
+			e.readDest(t, map[string]int{"stream": users * r / 2})
+			stopFirst()
+			e.waitMembers(t, 1)
+		case 3 * rounds / 4: // a third joins the second
+			e.readDest(t, map[string]int{"stream": users * r / 2})
+			e.startRouter(t)
+			e.waitMembers(t, 2)
+		}
+	})
+	got := e.readDest(t, map[string]int{"stream": users * rounds})
+	for _, d := range e.dst {
+		checkExactlyOnceInOrder(t, d, got[d], "", rounds, rounds)
+	}
+	e.checkProfiles(t, rounds)
+	stopSecond()
+}
