@@ -2,10 +2,14 @@ package suppress
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/sluicehq/sluice/schemas"
 )
 
 // Link is the value of an identities-topic record: the userId an anonymousId
@@ -23,22 +27,48 @@ func LinkKey(workspace, anonymousID string) ([]byte, error) {
 	return []byte(workspace + "/" + anonymousID), nil
 }
 
-// EncodeLink returns the JSON value of l; it fails on an empty userId.
+// EncodeLink returns the JSON value of l, {"userId":…,"at":…}; it fails on
+// an empty userId. Written by hand: the router writes one per identify call.
 func EncodeLink(l Link) ([]byte, error) {
 	if l.UserID == "" {
 		return nil, fmt.Errorf("%w: link without userId", ErrBadValue)
 	}
-	return json.Marshal(l)
+	b := make([]byte, 0, len(l.UserID)+64)
+	b = schemas.AppendJSONString(append(b, `{"userId":`...), l.UserID)
+	b = l.At.AppendFormat(append(b, `,"at":"`...), time.RFC3339Nano)
+	return append(b, `"}`...), nil
 }
 
-// DecodeLink parses an identities-topic value; it fails on an empty userId.
+// DecodeLink parses an identities-topic value: a JSON object whose userId is
+// a non-empty UTF-8 string and whose at, if present, is an RFC 3339 time. It reads
+// the two members without decoding the rest: every router and sink applies
+// every link record.
 func DecodeLink(value []byte) (Link, error) {
-	var l Link
-	if err := json.Unmarshal(value, &l); err != nil {
-		return Link{}, fmt.Errorf("%w: %v", ErrBadValue, err)
+	if !gjson.ValidBytes(value) {
+		return Link{}, fmt.Errorf("%w: link is not JSON", ErrBadValue)
 	}
-	if l.UserID == "" {
+	v := gjson.ParseBytes(value)
+	if !v.IsObject() {
+		return Link{}, fmt.Errorf("%w: link is not a JSON object", ErrBadValue)
+	}
+	u := v.Get("userId")
+	if u.Type != gjson.String || u.Str == "" {
 		return Link{}, fmt.Errorf("%w: link without userId", ErrBadValue)
+	}
+	if !utf8.ValidString(u.Str) {
+		return Link{}, fmt.Errorf("%w: link userId is not UTF-8", ErrBadValue)
+	}
+	l := Link{UserID: u.Str}
+	switch at := v.Get("at"); at.Type {
+	case gjson.Null:
+	case gjson.String:
+		t, err := time.Parse(time.RFC3339Nano, at.Str)
+		if err != nil {
+			return Link{}, fmt.Errorf("%w: link at: %v", ErrBadValue, err)
+		}
+		l.At = t
+	default:
+		return Link{}, fmt.Errorf("%w: link at: want an RFC 3339 string", ErrBadValue)
 	}
 	return l, nil
 }

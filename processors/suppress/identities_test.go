@@ -84,4 +84,32 @@ func TestLinkCodec(t *testing.T) {
 	if err != nil || l.UserID != "u1" || l.At.Year() != 2026 {
 		t.Errorf("DecodeLink = %+v, %v", l, err)
 	}
+	if l, err := DecodeLink([]byte(`{"userId":"u\"2"}`)); err != nil || l.UserID != `u"2` || !l.At.IsZero() {
+		t.Errorf("DecodeLink without at = %+v, %v", l, err)
+	}
+	for _, bad := range []string{``, `{`, `[]`, `"u1"`, `{"userId":""}`, `{"userId":7}`, `{"userId":null}`, `{"user":"u1"}`,
+		`{"userId":"u1","at":"yesterday"}`, `{"userId":"u1","at":5}`, `{"userId":"u1"} trailing`} {
+		if _, err := DecodeLink([]byte(bad)); !errors.Is(err, ErrBadValue) {
+			t.Errorf("DecodeLink(%s) = %v, want ErrBadValue", bad, err)
+		}
+	}
+}
+
+func FuzzDecodeLink(f *testing.F) {
+	f.Add([]byte(`{"userId":"u1","at":"2026-01-02T03:04:05.123Z"}`))
+	f.Add([]byte(`{"userId":"\u00e9\ud83d\ude00","at":null}`))
+	f.Fuzz(func(t *testing.T, value []byte) {
+		l, err := DecodeLink(value)
+		if err != nil {
+			return
+		}
+		v, err := EncodeLink(l)
+		if err != nil {
+			t.Fatalf("EncodeLink(%+v) after a successful decode: %v", l, err)
+		}
+		again, err := DecodeLink(v)
+		if err != nil || again.UserID != l.UserID || !again.At.Equal(l.At) {
+			t.Fatalf("round trip of %q: %+v, %v; want %+v", v, again, err, l)
+		}
+	})
 }
