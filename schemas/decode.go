@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 )
 
 // Decoder decodes tracking API request bodies, outside input, with Segment's
@@ -74,7 +76,7 @@ func decodeCall(body []byte, call Call, lim Limits, p *Payload) *Error {
 		return &Error{Rule: RuleEventTooLarge, Index: -1, Offset: -1,
 			Reason: tooLarge("the event", len(body), lim.MaxEventBytes)}
 	}
-	s := scanner{buf: body, limit: lim.MaxDepth}
+	s := newScanner(body, lim.MaxDepth)
 	ep := parsers.Get().(*eventParser)
 	defer parsers.Put(ep)
 	p.Events = append(p.Events, Event{})
@@ -104,7 +106,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 		return &Error{Rule: RuleBatchTooLarge, Index: -1, Offset: -1,
 			Reason: tooLarge("the batch", len(body), lim.MaxBatchBytes)}
 	}
-	s := scanner{buf: body, limit: lim.MaxDepth}
+	s := newScanner(body, lim.MaxDepth)
 	if s.peek() != '{' {
 		return s.syntax("the body must be a JSON object")
 	}
@@ -131,7 +133,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 		switch name {
 		case "batch":
 			if seenBatch {
-				return &Error{Rule: RuleDuplicateField, Index: -1, Field: "batch", Offset: s.pos, Reason: "field appears more than once"}
+				return &Error{Rule: RuleDuplicateField, Index: -1, Field: "batch", Offset: s.Pos, Reason: "field appears more than once"}
 			}
 			seenBatch = true
 			if err := decodeItems(&s, lim, ep, p); err != nil {
@@ -149,7 +151,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 				batchInteg = raw
 			}
 		case "sentAt":
-			at := s.pos
+			at := s.Pos
 			t, err := readTime(&s, &tmp)
 			if err != nil {
 				err.Field, err.Offset = "sentAt", at
@@ -158,7 +160,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 			batchSentAt = t
 		case "writeKey":
 			if s.peek() != '"' {
-				return &Error{Rule: RuleFieldType, Index: -1, Field: "writeKey", Offset: s.pos, Reason: "must be a string"}
+				return &Error{Rule: RuleFieldType, Index: -1, Field: "writeKey", Offset: s.Pos, Reason: "must be a string"}
 			}
 			raw, escaped, err := s.str()
 			if err != nil {
@@ -166,7 +168,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 				return err
 			}
 			if escaped {
-				raw = appendUnescaped(nil, raw)
+				raw = jsonscan.AppendUnescaped(nil, raw)
 			}
 			p.WriteKey = string(raw)
 		default:
@@ -196,18 +198,18 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 	return nil
 }
 
-// decodeItems reads the batch array at s.pos, each item checked on its own.
+// decodeItems reads the batch array at s.Pos, each item checked on its own.
 func decodeItems(s *scanner, lim Limits, ep *eventParser, p *Payload) *Error {
 	if s.peek() != '[' {
-		return &Error{Rule: RuleFieldType, Index: -1, Field: "batch", Offset: s.pos, Reason: "must be an array of events"}
+		return &Error{Rule: RuleFieldType, Index: -1, Field: "batch", Offset: s.Pos, Reason: "must be an array of events"}
 	}
 	if err := s.enter(); err != nil {
 		return err
 	}
 	// Items are events: their own nesting limit starts below the array.
-	outer := s.limit
-	s.limit = s.depth + lim.MaxDepth
-	defer func() { s.limit = outer }()
+	outer := s.MaxDepth
+	s.MaxDepth = s.depth + lim.MaxDepth
+	defer func() { s.MaxDepth = outer }()
 	for i := 0; ; i++ {
 		more, err := s.element(i)
 		if err != nil {
@@ -217,20 +219,20 @@ func decodeItems(s *scanner, lim Limits, ep *eventParser, p *Payload) *Error {
 			return nil
 		}
 		if i >= lim.MaxBatchEvents {
-			return &Error{Rule: RuleTooManyEvents, Index: i, Offset: s.pos,
+			return &Error{Rule: RuleTooManyEvents, Index: i, Offset: s.Pos,
 				Reason: "a batch holds at most " + itoa(lim.MaxBatchEvents) + " events"}
 		}
 		if s.peek() != '{' {
-			return &Error{Rule: RuleInvalidJSON, Index: i, Offset: s.pos, Reason: "a batch item must be a JSON object"}
+			return &Error{Rule: RuleInvalidJSON, Index: i, Offset: s.Pos, Reason: "a batch item must be a JSON object"}
 		}
-		start := s.pos
+		start := s.Pos
 		p.Events = append(p.Events, Event{})
 		e := &p.Events[len(p.Events)-1]
 		if _, err := ep.parse(s, modeItem, e); err != nil {
 			err.Index = i
 			return err
 		}
-		if size := s.pos - start; size > lim.MaxEventBytes {
+		if size := s.Pos - start; size > lim.MaxEventBytes {
 			return &Error{Rule: RuleEventTooLarge, Index: i, Offset: start,
 				Reason: tooLarge("the event", size, lim.MaxEventBytes)}
 		}
@@ -323,23 +325,23 @@ func NewMessageID() string {
 	return string(b[:])
 }
 
-// readObject reads an object or null (nil) at s.pos.
+// readObject reads an object or null (nil) at s.Pos.
 func readObject(s *scanner) ([]byte, *Error) {
-	start := s.pos
+	start := s.Pos
 	switch s.peek() {
 	case 'n':
 		return nil, s.literal("null")
 	case '{':
-		start = s.pos
-		if err := s.object(); err != nil {
+		start = s.Pos
+		if err := s.value(); err != nil {
 			return nil, err
 		}
-		return s.buf[start:s.pos:s.pos], nil
+		return s.Buf[start:s.Pos:s.Pos], nil
 	}
 	return nil, &Error{Rule: RuleFieldType, Index: -1, Offset: start, Reason: "must be an object"}
 }
 
-// readTime reads an ISO-8601 string or null (zero time) at s.pos.
+// readTime reads an ISO-8601 string or null (zero time) at s.Pos.
 func readTime(s *scanner, tmp *[]byte) (time.Time, *Error) {
 	switch s.peek() {
 	case 'n':
@@ -350,7 +352,7 @@ func readTime(s *scanner, tmp *[]byte) (time.Time, *Error) {
 			return time.Time{}, err
 		}
 		if escaped {
-			*tmp = appendUnescaped((*tmp)[:0], raw)
+			*tmp = jsonscan.AppendUnescaped((*tmp)[:0], raw)
 			raw = *tmp
 		}
 		if t, ok := parseTime(raw); ok {
@@ -369,7 +371,7 @@ func mergeObjects(item, batch []byte) []byte {
 		return batch
 	}
 	var keys [][]byte
-	s := scanner{buf: item, limit: 1 << 30}
+	s := newScanner(item, 1<<30)
 	s.enter()
 	for n := 0; ; n++ {
 		key, more, _ := s.member(n)
@@ -382,7 +384,7 @@ func mergeObjects(item, batch []byte) []byte {
 	out := make([]byte, 0, len(item)+len(batch))
 	out = append(out, item[:len(item)-1]...) // without its '}'
 	members := len(keys)
-	b := scanner{buf: batch, limit: 1 << 30}
+	b := newScanner(batch, 1<<30)
 	b.enter()
 	for n := 0; ; n++ {
 		key, more, _ := b.member(n)
@@ -397,7 +399,7 @@ func mergeObjects(item, batch []byte) []byte {
 		if members > 0 {
 			out = append(out, ',')
 		}
-		out = append(out, batch[from:b.pos]...)
+		out = append(out, batch[from:b.Pos]...)
 		members++
 	}
 	return append(out, '}')
@@ -422,7 +424,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // invalid or cut short, or "" when there is none before the first fault. The
 // tracking API uses it to tell who sent input it refuses.
 func FindWriteKey(body []byte) string {
-	s := scanner{buf: body, limit: rawMaxDepth}
+	s := newScanner(body, rawMaxDepth)
 	if s.peek() != '{' || s.enter() != nil {
 		return ""
 	}
@@ -437,7 +439,7 @@ func FindWriteKey(body []byte) string {
 				return ""
 			}
 			if escaped {
-				raw = appendUnescaped(nil, raw)
+				raw = jsonscan.AppendUnescaped(nil, raw)
 			}
 			return string(raw)
 		}

@@ -3,6 +3,8 @@ package schemas
 import (
 	"sync"
 	"time"
+
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 )
 
 // mode says whose bytes the event parser reads.
@@ -136,7 +138,7 @@ type eventParser struct {
 	tmp   []byte
 }
 
-// parse reads the event object at s.pos into e. WriteKey, read in modeCall,
+// parse reads the event object at s.Pos into e. WriteKey, read in modeCall,
 // is returned rather than kept on the event.
 func (p *eventParser) parse(s *scanner, m mode, e *Event) (writeKey string, err *Error) {
 	if s.peek() != '{' {
@@ -166,7 +168,7 @@ func (p *eventParser) parse(s *scanner, m mode, e *Event) (writeKey string, err 
 		}
 		if seen&(1<<f) != 0 {
 			return "", &Error{Rule: RuleDuplicateField, Index: -1, Field: fieldNames[f],
-				Offset: s.pos, Reason: "field appears more than once"}
+				Offset: s.Pos, Reason: "field appears more than once"}
 		}
 		seen |= 1 << f
 		if err := p.field(s, f, e); err != nil {
@@ -200,9 +202,9 @@ func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
 	switch {
 	case f == fType:
 		if c != '"' {
-			return &Error{Rule: RuleInvalidType, Index: -1, Offset: s.pos, Reason: "must be a string"}
+			return &Error{Rule: RuleInvalidType, Index: -1, Offset: s.Pos, Reason: "must be a string"}
 		}
-		at := s.pos
+		at := s.Pos
 		raw, _, err := s.str()
 		if err != nil {
 			return err
@@ -214,7 +216,7 @@ func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
 		}
 		e.Type = t
 	case f <= fWriteKey:
-		start := s.pos
+		start := s.Pos
 		switch {
 		case c == '"':
 			raw, escaped, err := s.str()
@@ -223,7 +225,7 @@ func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
 			}
 			off := len(p.arena)
 			if escaped {
-				p.arena = appendUnescaped(p.arena, raw)
+				p.arena = jsonscan.AppendUnescaped(p.arena, raw)
 			} else {
 				p.arena = append(p.arena, raw...)
 			}
@@ -233,7 +235,7 @@ func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
 				return err
 			}
 			off := len(p.arena)
-			p.arena = append(p.arena, s.buf[start:s.pos]...)
+			p.arena = append(p.arena, s.Buf[start:s.Pos]...)
 			p.spans[f] = span{int32(off), int32(len(p.arena))}
 		default:
 			reason := "must be a string"
@@ -243,7 +245,7 @@ func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
 			return &Error{Rule: RuleFieldType, Index: -1, Offset: start, Reason: reason}
 		}
 	case f <= fReceivedAt:
-		start := s.pos
+		start := s.Pos
 		t, err := readTime(s, &p.tmp)
 		if err != nil {
 			err.Offset = start
@@ -251,14 +253,14 @@ func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
 		}
 		p.setTime(f, e, t)
 	default:
-		start := s.pos
+		start := s.Pos
 		if c != '{' {
 			return &Error{Rule: RuleFieldType, Index: -1, Offset: start, Reason: "must be an object"}
 		}
-		if err := s.object(); err != nil {
+		if err := s.value(); err != nil {
 			return err
 		}
-		raw := s.buf[start:s.pos:s.pos]
+		raw := s.Buf[start:s.Pos:s.Pos]
 		switch f {
 		case fContext:
 			e.Context = raw

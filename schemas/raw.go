@@ -47,7 +47,7 @@ func (e *Event) AppendRaw(dst []byte) []byte {
 // API applied on the way in.
 func DecodeRaw(data []byte, e *Event) error {
 	*e = Event{}
-	s := scanner{buf: data, limit: rawMaxDepth}
+	s := newScanner(data, rawMaxDepth)
 	p := parsers.Get().(*eventParser)
 	_, err := p.parse(&s, modeRaw, e)
 	parsers.Put(p)
@@ -86,6 +86,15 @@ func appendRawField(dst []byte, name string, raw []byte) []byte {
 	}
 	return append(append(dst, name...), raw...)
 }
+
+// strPlain marks the bytes a string may hold without a closer look: printable
+// ASCII other than '"' and '\\'.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // appendString appends s as a JSON string. Bytes that are not UTF-8 become
 // U+FFFD, so the output is always valid JSON.

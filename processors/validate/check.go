@@ -9,13 +9,13 @@ func (cs *compiled) check(props []byte, root string, r *Result) error {
 	pol := cs.schema.Policy
 	r.Schema = cs.schema
 	r.Values = append(r.Values[:0], cs.defaults...)
-	w := walker{b: props, r: r, pol: pol, root: root, trials: maxTrials}
-	w.skipWS()
+	w := walker{Scanner: scannerOf(props), r: r, pol: pol, root: root, trials: maxTrials}
+	w.SkipSpace()
 	var seen [4]uint64
 	switch {
-	case w.pos == len(props) || props[w.pos] == 'n':
+	case w.Pos == len(props) || props[w.Pos] == 'n':
 		// Absent or null properties: an empty object.
-		if w.pos < len(props) && !w.lit("null") {
+		if w.Pos < len(props) && !w.lit("null") {
 			return w.err
 		}
 		if len(cs.root.fields) > 64*len(seen) {
@@ -23,11 +23,11 @@ func (cs *compiled) check(props []byte, root string, r *Result) error {
 		} else {
 			w.missing(cs.root, seen[:])
 		}
-	case props[w.pos] == '{':
+	case props[w.Pos] == '{':
 		w.record(cs.root, r.Values)
 	default:
-		start := w.pos
-		if !w.skip(0) {
+		start := w.Pos
+		if !w.skip() {
 			break
 		}
 		if w.violate(DatatypeMismatch, "record "+cs.root.typ.ShortName(), w.describe(start), pol.TypeViolations) {
@@ -38,8 +38,8 @@ func (cs *compiled) check(props []byte, root string, r *Result) error {
 		r.Values = r.Values[:0]
 	}
 	if w.err == nil {
-		w.skipWS()
-		if w.pos != len(props) {
+		w.SkipSpace()
+		if w.Pos != len(props) {
 			w.malformed("unexpected data after the properties")
 		}
 	}

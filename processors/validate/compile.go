@@ -178,9 +178,9 @@ func accepts(n *node, class int) bool {
 // Value absent fields carry.
 func defaultValue(n *node, f *plan.Field) (Value, error) {
 	var r Result
-	w := walker{b: f.Default, r: &r, pol: plan.DefaultPolicy}
+	w := walker{Scanner: scannerOf(f.Default), r: &r, pol: plan.DefaultPolicy}
 	v := Value{Field: f, Raw: f.Default}
-	w.skipWS()
+	w.SkipSpace()
 	if !w.value(n, &v) || w.err != nil || len(r.Violations) > 0 {
 		return Value{}, fmt.Errorf("validate: field %q: default %s does not fit %s", f.Name, f.Default, n.expected)
 	}

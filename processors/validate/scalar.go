@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 	"github.com/sluicehq/sluice/schemas/plan"
 )
 
@@ -20,17 +21,17 @@ func parseFloat(b []byte) (float64, bool) {
 // integer checks int and long, and the date, time and timestamp logical
 // types, which also take ISO-8601 strings.
 func (w *walker) integer(n *node, class int, v *Value) bool {
-	start := w.pos
+	start := w.Pos
 	var i int64
 	switch class {
 	case cNumber:
-		var integral, fits, ok bool
-		i, integral, fits, ok = w.number()
-		if !ok {
-			return false
+		num, fault := w.Number()
+		if fault != jsonscan.NoFault {
+			return w.fail(fault)
 		}
-		if !integral || !fits {
-			f, okf := parseFloat(w.b[start:w.pos])
+		i = num.Int
+		if !num.Fits {
+			f, okf := parseFloat(w.Buf[start:w.Pos])
 			if !okf || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
 				return w.misfit(n, start, DatatypeMismatch)
 			}
@@ -40,14 +41,15 @@ func (w *walker) integer(n *node, class int, v *Value) bool {
 			return w.misfit(n, start, DatatypeMismatch)
 		}
 	case cString:
-		raw, esc, ok := w.str()
-		if !ok {
-			return false
+		raw, esc, f := w.String()
+		if f != jsonscan.NoFault {
+			return w.fail(f)
 		}
 		if esc {
-			w.r.tmp = unescape(w.r.tmp[:0], raw)
+			w.r.tmp = jsonscan.AppendUnescaped(w.r.tmp[:0], raw)
 			raw = w.r.tmp
 		}
+		var ok bool
 		if i, ok = parseLogical(n.logical, raw); !ok {
 			return w.misfit(n, start, DatatypeMismatch)
 		}
@@ -88,21 +90,21 @@ func (w *walker) float(n *node, class int, v *Value) bool {
 	if class != cNumber {
 		return w.mismatch(n, DatatypeMismatch)
 	}
-	start := w.pos
-	i, integral, fits, ok := w.number()
-	if !ok {
-		return false
+	start := w.Pos
+	num, fault := w.Number()
+	if fault != jsonscan.NoFault {
+		return w.fail(fault)
 	}
-	if integral && fits && i > -(1<<53) && i < 1<<53 {
+	if num.Fits && num.Int > -(1<<53) && num.Int < 1<<53 {
 		if v != nil {
-			v.Float = float64(i)
+			v.Float = float64(num.Int)
 		}
 		return true
 	}
 	// Only long literals and exponents can leave the range: parse those,
 	// and decimals when the warehouse wants the value.
-	raw := w.b[start:w.pos]
-	needRange := len(raw) > 30 || !integral && hasExponent(raw)
+	raw := w.Buf[start:w.Pos]
+	needRange := len(raw) > 30 || num.Exp
 	if !needRange && v == nil {
 		return true
 	}
@@ -116,24 +118,15 @@ func (w *walker) float(n *node, class int, v *Value) bool {
 	return true
 }
 
-func hasExponent(b []byte) bool {
-	for _, c := range b {
-		if c == 'e' || c == 'E' {
-			return true
-		}
-	}
-	return false
-}
-
 // text checks string, bytes and fixed, and their logical types: uuid, and
 // decimal, which also takes a JSON number.
 func (w *walker) text(n *node, class int, v *Value) bool {
-	start := w.pos
+	start := w.Pos
 	if class == cNumber && n.logical == lDecimal {
-		if _, _, _, ok := w.number(); !ok {
-			return false
+		if _, f := w.Number(); f != jsonscan.NoFault {
+			return w.fail(f)
 		}
-		if !decimalFits(w.b[start:w.pos], n.prec, n.scale) {
+		if !decimalFits(w.Buf[start:w.Pos], n.prec, n.scale) {
 			return w.misfit(n, start, DatatypeMismatch)
 		}
 		return true
@@ -141,15 +134,15 @@ func (w *walker) text(n *node, class int, v *Value) bool {
 	if class != cString {
 		return w.mismatch(n, DatatypeMismatch)
 	}
-	raw, esc, ok := w.str()
-	if !ok {
-		return false
+	raw, esc, f := w.String()
+	if f != jsonscan.NoFault {
+		return w.fail(f)
 	}
 	if n.logical == lNone && n.kind != plan.Fixed {
 		return true
 	}
 	if esc {
-		w.r.tmp = unescape(w.r.tmp[:0], raw)
+		w.r.tmp = jsonscan.AppendUnescaped(w.r.tmp[:0], raw)
 		raw = w.r.tmp
 	}
 	switch {
@@ -166,13 +159,13 @@ func (w *walker) enum(n *node, class int, v *Value) bool {
 	if class != cString {
 		return w.mismatch(n, DatatypeMismatch)
 	}
-	start := w.pos
-	raw, esc, ok := w.str()
-	if !ok {
-		return false
+	start := w.Pos
+	raw, esc, f := w.String()
+	if f != jsonscan.NoFault {
+		return w.fail(f)
 	}
 	if esc {
-		w.r.tmp = unescape(w.r.tmp[:0], raw)
+		w.r.tmp = jsonscan.AppendUnescaped(w.r.tmp[:0], raw)
 		raw = w.r.tmp
 	}
 	for i, s := range n.symbols {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 	"github.com/sluicehq/sluice/schemas/plan"
 )
 
@@ -18,8 +19,8 @@ type seg struct {
 // mismatch records that the unconsumed value at pos does not fit n, and
 // consumes it.
 func (w *walker) mismatch(n *node, kind Kind) bool {
-	start := w.pos
-	if !w.skip(0) {
+	start := w.Pos
+	if !w.skip() {
 		return false
 	}
 	return w.misfit(n, start, kind)
@@ -59,7 +60,7 @@ func (w *walker) violateAt(extra string, kind Kind, expected, actual string, act
 // describe names the JSON consumed from start: its kind and, for scalars,
 // its text (clipped).
 func (w *walker) describe(start int) string {
-	raw := w.b[start:w.pos]
+	raw := w.Buf[start:w.Pos]
 	if len(raw) == 0 {
 		return ""
 	}
@@ -103,9 +104,9 @@ func (w *walker) pathString(extra string) string {
 			b = append(b, ']')
 			continue
 		}
-		key := w.b[s.from:s.to]
+		key := w.Buf[s.from:s.to]
 		if s.esc {
-			key = unescape(nil, key)
+			key = jsonscan.AppendUnescaped(nil, key)
 		}
 		b = appendKey(b, key)
 	}

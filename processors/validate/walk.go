@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"github.com/sluicehq/sluice/schemas/jsonscan"
 	"github.com/sluicehq/sluice/schemas/plan"
 )
 
@@ -39,7 +40,7 @@ func (w *walker) value(n *node, v *Value) bool {
 		if class != cBool {
 			return w.mismatch(n, DatatypeMismatch)
 		}
-		if w.b[w.pos] == 't' {
+		if w.Buf[w.Pos] == 't' {
 			if v != nil {
 				v.Int = 1
 			}
@@ -76,7 +77,7 @@ func (w *walker) value(n *node, v *Value) bool {
 // union tries each candidate branch and keeps the first that fits without
 // violations; when none does, the one with the fewest violations is used.
 func (w *walker) union(cands []*node, v *Value) bool {
-	start := w.pos
+	start := w.Pos
 	nv, nd, no, blocked := len(w.r.Violations), len(w.r.dels), len(w.r.Omitted), w.blocked
 	best, bestScore := 0, -1
 	for i, c := range cands {
@@ -95,7 +96,7 @@ func (w *walker) union(cands []*node, v *Value) bool {
 		if bestScore < 0 || score < bestScore {
 			best, bestScore = i, score
 		}
-		w.pos = start
+		w.Pos = start
 		w.r.Violations, w.r.dels, w.r.Omitted, w.blocked = w.r.Violations[:nv], w.r.dels[:nd], w.r.Omitted[:no], blocked
 	}
 	return w.value(cands[best], v)
@@ -109,35 +110,32 @@ func (w *walker) record(n *node, vals []Value) bool {
 	if len(n.fields) > 64*len(seenArr) {
 		seen = make([]uint64, (len(n.fields)+63)/64)
 	}
-	c := compaction{open: w.pos, lastKeptEnd: -1}
-	w.pos++
-	w.skipWS()
-	if w.pos < len(w.b) && w.b[w.pos] == '}' {
-		w.pos++
+	c := compaction{open: w.Pos, lastKeptEnd: -1}
+	w.Pos++
+	w.SkipSpace()
+	if w.Pos < len(w.Buf) && w.Buf[w.Pos] == '}' {
+		w.Pos++
 		w.missing(n, seen)
 		return true
 	}
 	hint := 0
 	for {
-		memberStart := w.pos
-		if w.pos >= len(w.b) || w.b[w.pos] != '"' {
-			return w.malformed("expected a string key")
-		}
-		key, esc, ok := w.str()
-		if !ok || !w.colon() {
+		memberStart := w.Pos
+		key, esc, ok := w.key()
+		if !ok {
 			return false
 		}
-		w.r.path = append(w.r.path, keySeg(w.b, key, esc))
+		w.r.path = append(w.r.path, keySeg(w.Buf, key, esc))
 		lookup := key
 		if esc {
-			w.r.tmp = unescape(w.r.tmp[:0], key)
+			w.r.tmp = jsonscan.AppendUnescaped(w.r.tmp[:0], key)
 			lookup = w.r.tmp
 		}
 		idx := n.lookup(lookup, hint)
 		deleted := false
 		if idx < 0 {
-			start := w.pos
-			if !w.skip(0) {
+			start := w.Pos
+			if !w.skip() {
 				return false
 			}
 			deleted = w.violate(AdditionalProperties, "", w.describe(start), w.pol.UnplannedProperties)
@@ -149,13 +147,13 @@ func (w *walker) record(n *node, vals []Value) bool {
 				v = &vals[idx]
 				*v = Value{Field: v.Field, Present: true}
 			}
-			start := w.pos
+			start := w.Pos
 			fits := w.value(n.fields[idx].node, v)
 			if w.err != nil {
 				return false
 			}
 			if v != nil {
-				v.Raw = w.b[start:w.pos]
+				v.Raw = w.Buf[start:w.Pos]
 				if !fits {
 					v.Type = nil
 				}
@@ -169,16 +167,16 @@ func (w *walker) record(n *node, vals []Value) bool {
 			}
 		}
 		w.r.path = w.r.path[:len(w.r.path)-1]
-		c.member(w, memberStart, w.pos, deleted)
-		w.skipWS()
-		if !deleted && w.pos < len(w.b) && w.b[w.pos] == ',' {
-			c.commaAfterKept = w.pos
+		c.member(w, memberStart, w.Pos, deleted)
+		w.SkipSpace()
+		if !deleted && w.Pos < len(w.Buf) && w.Buf[w.Pos] == ',' {
+			c.commaAfterKept = w.Pos
 		}
 		if !w.sep('}') {
 			if w.err != nil {
 				return false
 			}
-			c.close(w, w.pos-1)
+			c.close(w, w.Pos-1)
 			w.missing(n, seen)
 			return true
 		}
@@ -217,15 +215,15 @@ func (w *walker) missing(n *node, seen []uint64) {
 
 // array checks every element; with the omit policy, misfits are removed.
 func (w *walker) array(n *node) bool {
-	c := compaction{open: w.pos, lastKeptEnd: -1}
-	w.pos++
-	w.skipWS()
-	if w.pos < len(w.b) && w.b[w.pos] == ']' {
-		w.pos++
+	c := compaction{open: w.Pos, lastKeptEnd: -1}
+	w.Pos++
+	w.SkipSpace()
+	if w.Pos < len(w.Buf) && w.Buf[w.Pos] == ']' {
+		w.Pos++
 		return true
 	}
 	for i := 0; ; i++ {
-		start := w.pos
+		start := w.Pos
 		w.r.path = append(w.r.path, seg{index: int32(i)})
 		if !w.element(n.elem, &c, start) {
 			return false
@@ -234,7 +232,7 @@ func (w *walker) array(n *node) bool {
 			if w.err != nil {
 				return false
 			}
-			c.close(w, w.pos-1)
+			c.close(w, w.Pos-1)
 			return true
 		}
 	}
@@ -253,33 +251,30 @@ func (w *walker) element(t *node, c *compaction, start int) bool {
 		w.r.Omitted = append(w.r.Omitted, w.pathString(""))
 	}
 	w.r.path = w.r.path[:len(w.r.path)-1]
-	c.member(w, start, w.pos, deleted)
-	w.skipWS()
-	if !deleted && w.pos < len(w.b) && w.b[w.pos] == ',' {
-		c.commaAfterKept = w.pos
+	c.member(w, start, w.Pos, deleted)
+	w.SkipSpace()
+	if !deleted && w.Pos < len(w.Buf) && w.Buf[w.Pos] == ',' {
+		c.commaAfterKept = w.Pos
 	}
 	return true
 }
 
 // mapValues checks every value of an object against the map's value type.
 func (w *walker) mapValues(n *node) bool {
-	c := compaction{open: w.pos, lastKeptEnd: -1}
-	w.pos++
-	w.skipWS()
-	if w.pos < len(w.b) && w.b[w.pos] == '}' {
-		w.pos++
+	c := compaction{open: w.Pos, lastKeptEnd: -1}
+	w.Pos++
+	w.SkipSpace()
+	if w.Pos < len(w.Buf) && w.Buf[w.Pos] == '}' {
+		w.Pos++
 		return true
 	}
 	for {
-		start := w.pos
-		if w.pos >= len(w.b) || w.b[w.pos] != '"' {
-			return w.malformed("expected a string key")
-		}
-		key, esc, ok := w.str()
-		if !ok || !w.colon() {
+		start := w.Pos
+		key, esc, ok := w.key()
+		if !ok {
 			return false
 		}
-		w.r.path = append(w.r.path, keySeg(w.b, key, esc))
+		w.r.path = append(w.r.path, keySeg(w.Buf, key, esc))
 		if !w.element(n.elem, &c, start) {
 			return false
 		}
@@ -287,7 +282,7 @@ func (w *walker) mapValues(n *node) bool {
 			if w.err != nil {
 				return false
 			}
-			c.close(w, w.pos-1)
+			c.close(w, w.Pos-1)
 			return true
 		}
 	}
