@@ -201,6 +201,8 @@ func (c Config) Validate() error {
 		return errors.New("clickhouse: batchEvents, batchBytes, batchWait and inFlight must not be negative")
 	case c.DedupWindow < 0:
 		return errors.New("clickhouse: dedupWindow must not be negative")
+	case c.DialTimeout < 0 || c.QueryTimeout < 0:
+		return errors.New("clickhouse: dialTimeout and queryTimeout must not be negative")
 	}
 	switch c.Compression {
 	case "lz4", "zstd", "none":
