@@ -5,8 +5,8 @@
 // source offsets are committed in one Kafka transaction.
 //
 // Before any partition is processed, the suppression, identity, consent and
-// profile tables and the tracking plans are caught up to the end of their compacted
-// topics (DESIGN guarantee 2). Before each batch, the tables are caught up
+// profile tables and the tracking plans are caught up to the end of their
+// compacted topics (DESIGN guarantee 2). Before each batch, the tables are caught up
 // again to the end offsets read at that moment, so a suppression the API has
 // acknowledged before the batch was polled is applied to it (guarantee 1).
 //
