@@ -75,6 +75,7 @@ type coreBuf struct {
 	u32   []uint32
 	i32   []int32
 	i64   []int64
+	str   func(*schemas.Event, *protocols) string // reads a string column's value
 }
 
 // coreRows collects the rows of one core table for one insert.
@@ -113,26 +114,6 @@ func (r *coreRows) add(e *schemas.Event, p *protocols, src source, offset int64)
 	for i := range r.bufs {
 		b := &r.bufs[i]
 		switch b.col.field {
-		case fMessageID:
-			b.strs = append(b.strs, e.MessageID)
-		case fWorkspace:
-			b.strs = append(b.strs, e.Workspace)
-		case fSource:
-			b.strs = append(b.strs, e.Source)
-		case fUserID:
-			b.strs = append(b.strs, e.UserID)
-		case fAnonymousID:
-			b.strs = append(b.strs, e.AnonymousID)
-		case fEvent:
-			b.strs = append(b.strs, e.Event)
-		case fName:
-			b.strs = append(b.strs, e.Name)
-		case fCategory:
-			b.strs = append(b.strs, e.Category)
-		case fGroupID:
-			b.strs = append(b.strs, e.GroupID)
-		case fPreviousID:
-			b.strs = append(b.strs, e.PreviousID)
 		case fTimestamp:
 			b.times = append(b.times, e.Timestamp)
 		case fOriginalTimestamp:
@@ -141,26 +122,71 @@ func (r *coreRows) add(e *schemas.Event, p *protocols, src source, offset int64)
 			b.nulls = append(b.nulls, timeOrNil(&e.SentAt))
 		case fReceivedAt:
 			b.times = append(b.times, e.ReceivedAt)
-		case fContext:
-			b.strs = append(b.strs, object(e.Context))
-		case fProperties:
-			b.strs = append(b.strs, object(e.Properties))
-		case fTraits:
-			b.strs = append(b.strs, object(e.Traits))
-		case fPlan:
-			b.strs = append(b.strs, p.plan)
 		case fPlanVersion:
 			b.u32 = append(b.u32, p.planVersion)
 		case fEventVersion:
 			b.u32 = append(b.u32, p.eventVersion)
-		case fTopic:
-			b.strs = append(b.strs, src.topic)
 		case fPartition:
 			b.i32 = append(b.i32, src.partition)
 		case fOffset:
 			b.i64 = append(b.i64, offset)
+		default:
+			if b.str == nil {
+				b.str = stringOf(b.col.field, src)
+			}
+			b.strs = append(b.strs, b.str(e, p))
 		}
 	}
+}
+
+// stringOf returns what reads a string column's value from an event: its
+// field, the JSON text of an object field, or the bookkeeping; nil for a
+// field that is not a string.
+func stringOf(f field, src source) func(e *schemas.Event, p *protocols) string {
+	switch f {
+	case fMessageID:
+		return func(e *schemas.Event, _ *protocols) string { return e.MessageID }
+	case fWorkspace:
+		return func(e *schemas.Event, _ *protocols) string { return e.Workspace }
+	case fSource:
+		return func(e *schemas.Event, _ *protocols) string { return e.Source }
+	case fUserID:
+		return func(e *schemas.Event, _ *protocols) string { return e.UserID }
+	case fAnonymousID:
+		return func(e *schemas.Event, _ *protocols) string { return e.AnonymousID }
+	case fEvent:
+		return func(e *schemas.Event, _ *protocols) string { return e.Event }
+	case fName:
+		return func(e *schemas.Event, _ *protocols) string { return e.Name }
+	case fCategory:
+		return func(e *schemas.Event, _ *protocols) string { return e.Category }
+	case fGroupID:
+		return func(e *schemas.Event, _ *protocols) string { return e.GroupID }
+	case fPreviousID:
+		return func(e *schemas.Event, _ *protocols) string { return e.PreviousID }
+	case fPlan:
+		return func(_ *schemas.Event, p *protocols) string { return p.plan }
+	case fTopic:
+		return func(*schemas.Event, *protocols) string { return src.topic }
+	}
+	if raw := rawObjectOf(f); raw != nil {
+		return func(e *schemas.Event, _ *protocols) string { return object(raw(e)) }
+	}
+	return nil
+}
+
+// rawObjectOf returns what reads an object field (context, properties,
+// traits) of an event as sent, or nil for another field.
+func rawObjectOf(f field) func(e *schemas.Event) []byte {
+	switch f {
+	case fContext:
+		return func(e *schemas.Event) []byte { return e.Context }
+	case fProperties:
+		return func(e *schemas.Event) []byte { return e.Properties }
+	case fTraits:
+		return func(e *schemas.Event) []byte { return e.Traits }
+	}
+	return nil
 }
 
 func (b *coreBuf) values() any {
@@ -193,10 +219,18 @@ func timeOrNil(t *time.Time) *time.Time {
 // or not an object. The text aliases the event, which Write's caller keeps
 // unchanged until Write returns; the client copies it into the block.
 func object(raw []byte) string {
-	if len(raw) == 0 || raw[0] != '{' {
-		return "{}"
-	}
+	raw = objectBytes(raw)
 	return unsafe.String(unsafe.SliceData(raw), len(raw))
+}
+
+var emptyObject = []byte("{}")
+
+// objectBytes is raw, or "{}" when absent or not an object.
+func objectBytes(raw []byte) []byte {
+	if len(raw) == 0 || raw[0] != '{' {
+		return emptyObject
+	}
+	return raw
 }
 
 // tableOf is the core table of an event's call type.

@@ -38,6 +38,9 @@ type Sink struct {
 	// noLookup turns the look-up of rows already present off, so tests can
 	// prove the server's insert deduplication on its own.
 	noLookup bool
+	// noNative sends every insert through clickhouse-go's batch, so tests
+	// can compare what the sink's own Native blocks store with it.
+	noNative bool
 }
 
 type partitionKey struct {
