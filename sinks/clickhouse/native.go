@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/sluicehq/sluice/sinks"
@@ -12,13 +13,15 @@ import (
 // inline as a Native block written by chblock, so that JSON columns arrive
 // in the engine's own serialization and the server parses no JSON text.
 // ok is false when chblock does not write a column's type or declines a
-// JSON value; the rows then go through clickhouse-go's batch instead.
+// JSON value; the rows then go through clickhouse-go's batch instead. The
+// statement aliases a pooled buffer: call done once the server has taken
+// it, and never after a failed request (whose body may still be read).
 //
 // Only over HTTP: there the request body is the statement and its data,
 // as the server reads any INSERT with inline data.
-func (s *Sink) nativeInsert(b *sinks.Batch, prots []protocols, g *group, rows []int) (string, bool) {
+func (s *Sink) nativeInsert(b *sinks.Batch, prots []protocols, g *group, rows []int) (stmt string, done func(), ok bool) {
 	if s.noNative || s.cfg.Protocol != ProtocolHTTP || g.layout != nil {
-		return "", false
+		return "", nil, false
 	}
 	defs := coreTable(g.table).columns
 	var block chblock.Block
@@ -30,15 +33,15 @@ func (s *Sink) nativeInsert(b *sinks.Batch, prots []protocols, g *group, rows []
 			continue
 		}
 		if k >= len(g.cols) || g.cols[k].Name != def.name {
-			return "", false
+			return "", nil, false
 		}
 		col, ok := chblock.NewColumn(g.cols[k].Type)
 		if !ok {
-			return "", false
+			return "", nil, false
 		}
 		fill := filler(def.field, col, b, prots)
 		if fill == nil {
-			return "", false
+			return "", nil, false
 		}
 		block.Add(def.name, col)
 		fills = append(fills, fill)
@@ -46,22 +49,29 @@ func (s *Sink) nativeInsert(b *sinks.Batch, prots []protocols, g *group, rows []
 		k++
 	}
 	if k != len(g.cols) {
-		return "", false
+		return "", nil, false
 	}
 	for _, i := range rows {
 		for _, fill := range fills {
 			if !fill(i) {
-				return "", false
+				return "", nil, false
 			}
 		}
 	}
 	head := "INSERT INTO " + s.ddl.qualified(g.table) + " (" + strings.Join(names, ", ") + ") FORMAT Native\n"
-	body, err := block.AppendTo(append(make([]byte, 0, 256<<10), head...))
+	buf := bodies.Get().(*[]byte)
+	body, err := block.AppendTo(append((*buf)[:0], head...))
 	if err != nil {
-		return "", false
+		bodies.Put(buf)
+		return "", nil, false
 	}
-	return unsafe.String(unsafe.SliceData(body), len(body)), true
+	*buf = body
+	return unsafe.String(unsafe.SliceData(body), len(body)), func() { bodies.Put(buf) }, true
 }
+
+// bodies are insert bodies for reuse: a block of 50,000 events is tens of
+// MiB, and growing a fresh one for every insert costs more than writing it.
+var bodies = sync.Pool{New: func() any { return new([]byte) }}
 
 // filler returns what appends event i's value of field to col, or nil when
 // the column's type does not suit the field.

@@ -86,7 +86,7 @@ func TestNativeBlocksStoreWhatClickHouseGoStores(t *testing.T) {
 		rows []int
 		want bool
 	}{{batches[0], []int{0, 6, 12}, true}, {batches[2], []int{0, 6}, false}} {
-		if _, ok := ns.nativeInsert(&tc.b, prots, g, tc.rows); ok != tc.want {
+		if _, _, ok := ns.nativeInsert(&tc.b, prots, g, tc.rows); ok != tc.want {
 			t.Errorf("nativeInsert of %s = %v, want %v", tc.b.Events[tc.rows[0]].Properties, ok, tc.want)
 		}
 	}

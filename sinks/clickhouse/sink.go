@@ -56,6 +56,11 @@ const MinVersion = "25.3"
 // which needs lightweight DELETE (23.3) only.
 const MinVersionStringColumns = "23.3"
 
+// MinVersionNativeJSON is the oldest server that reads JSON columns in the
+// flattened object serialization the sink writes itself (see nativeInsert);
+// with older servers JSON columns go as text.
+const MinVersionNativeJSON = "25.6"
+
 // Open connects, checks the server version, and creates or migrates the
 // database and core tables. ctx bounds the opening only.
 func Open(ctx context.Context, cfg Config) (*Sink, error) {
@@ -91,6 +96,7 @@ func (s *Sink) open(ctx context.Context) error {
 	if versionLess(version, min) {
 		return fmt.Errorf("clickhouse: server %s is older than %s, the oldest sluice supports (JSON type, lightweight DELETE)", version, min)
 	}
+	s.noNative = s.noNative || s.cfg.JSONColumns == JSONType && versionLess(version, MinVersionNativeJSON)
 	core, err := s.cat.ensureCore(ctx)
 	if err != nil {
 		return err
