@@ -86,9 +86,8 @@ func TestJSONDeclines(t *testing.T) {
 			t.Errorf("after declining %s, Append({}) accepted a row", doc)
 		}
 	}
-	c, _ := chblock.NewJSON(contextType)
 	for _, doc := range []string{`{"ip":1}`, `{"ip":null}`, `{"library":{"name":{"x":1}}}`, `{"library":"x"}`, `{"ip":"a","ip":"b"}`, `{"library.name.x":"y"}`} {
-		c, _ = chblock.NewJSON(contextType)
+		c, _ := chblock.NewJSON(contextType)
 		if c.Append([]byte(doc)) {
 			t.Errorf("typed column: Append(%s) accepted it", doc)
 		}
