@@ -75,13 +75,10 @@ func (s *Sink) send(ctx context.Context, b *sinks.Batch, prots []protocols, g *g
 	src := source{topic: b.Topic, partition: b.Partition}
 	token := g.table + "/" + sinks.OffsetsToken(b.Topic, b.Partition, b.Offsets[rows[0]], b.Offsets[rows[len(rows)-1]], batchOffsets(b, rows))
 	if stmt, done, ok := s.nativeInsert(b, prots, g, rows); ok {
-		err := s.conn.Exec(ch.Context(ctx, ch.WithSettings(insertSettings(token, false))), stmt)
-		if err == nil {
-			done() // a failed request's body may still be being read
-		}
-		if err != nil {
+		if err := s.conn.Exec(ch.Context(ctx, ch.WithSettings(insertSettings(token, false))), stmt); err != nil {
 			return fmt.Errorf("clickhouse: insert of %d rows into %s: %w", len(rows), g.table, err)
 		}
+		done() // only now: a failed request's body may still be being read
 		return nil
 	}
 	var values []any

@@ -16,11 +16,8 @@ import (
 // JSON value; the rows then go through clickhouse-go's batch instead. The
 // statement aliases a pooled buffer: call done once the server has taken
 // it, and never after a failed request (whose body may still be read).
-//
-// Only over HTTP: there the request body is the statement and its data,
-// as the server reads any INSERT with inline data.
 func (s *Sink) nativeInsert(b *sinks.Batch, prots []protocols, g *group, rows []int) (stmt string, done func(), ok bool) {
-	if s.noNative || s.cfg.Protocol != ProtocolHTTP || g.layout != nil {
+	if s.noNative || g.layout != nil {
 		return "", nil, false
 	}
 	defs := coreTable(g.table).columns

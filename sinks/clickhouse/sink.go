@@ -38,8 +38,10 @@ type Sink struct {
 	// noLookup turns the look-up of rows already present off, so tests can
 	// prove the server's insert deduplication on its own.
 	noLookup bool
-	// noNative sends every insert through clickhouse-go's batch, so tests
-	// can compare what the sink's own Native blocks store with it.
+	// noNative sends every insert through clickhouse-go's batch: set at
+	// open for the native protocol (the sink's own blocks go as an HTTP
+	// body holding the statement and its data) and for servers that do not
+	// read them, and by tests comparing both ways.
 	noNative bool
 }
 
@@ -96,7 +98,8 @@ func (s *Sink) open(ctx context.Context) error {
 	if versionLess(version, min) {
 		return fmt.Errorf("clickhouse: server %s is older than %s, the oldest sluice supports (JSON type, lightweight DELETE)", version, min)
 	}
-	s.noNative = s.noNative || s.cfg.JSONColumns == JSONType && versionLess(version, MinVersionNativeJSON)
+	s.noNative = s.noNative || s.cfg.Protocol != ProtocolHTTP ||
+		s.cfg.JSONColumns == JSONType && versionLess(version, MinVersionNativeJSON)
 	core, err := s.cat.ensureCore(ctx)
 	if err != nil {
 		return err

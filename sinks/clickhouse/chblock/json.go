@@ -47,7 +47,7 @@ const (
 func typeName(k kind, maxTypes, maxPaths int) string {
 	switch k {
 	case kArrJSON:
-		return "Array(JSON(max_dynamic_types=" + strconv.Itoa(maxTypes/2) + ", max_dynamic_paths=" + strconv.Itoa(maxPaths/4) + "))"
+		return "Array(" + nestedJSONType(maxTypes, maxPaths) + ")"
 	case kArrBool:
 		return "Array(Nullable(Bool))"
 	case kArrFloat:
@@ -64,6 +64,12 @@ func typeName(k kind, maxTypes, maxPaths int) string {
 		return "Int64"
 	}
 	return "String"
+}
+
+// nestedJSONType is the type of the objects in an array of objects inside a
+// JSON column with these limits.
+func nestedJSONType(maxTypes, maxPaths int) string {
+	return "JSON(max_dynamic_types=" + strconv.Itoa(maxTypes/2) + ", max_dynamic_paths=" + strconv.Itoa(maxPaths/4) + ")"
 }
 
 // JSON is a JSON column written in the engine's object serialization.
@@ -102,8 +108,8 @@ type typedPath struct {
 // elem is one array element: its text and what it holds.
 type elem struct {
 	start, end int
-	k          kind // kString, kInt, kFloat, kBool, kArrJSON (an object) or kNull
-	exact      bool // for kInt: exactFloat holds
+	k          kind  // kString, kInt, kFloat, kBool, kArrJSON (an object) or kNull
+	n          int64 // for kInt: its value
 }
 
 // NewJSON returns an empty column of type typ: "JSON" or JSON with String
@@ -286,8 +292,9 @@ func (c *JSON) value(s *jsonscan.Scanner, path []byte, depth int) bool {
 // fitsMask has a bit for each kind that holds a value as is.
 type fitsMask uint16
 
-// exactFloat reports whether n converts to float64 and back unchanged, as
-// the server requires to store an integer in a Float64 without conversion.
+// exactFloat reports whether n converts to float64 and back unchanged. A
+// new float array holding an integer that does not is declined: how the
+// server rounds or refuses it there was not established.
 func exactFloat(n int64) bool {
 	f := float64(n)
 	return f < 0x1p63 && int64(f) == n
@@ -339,7 +346,7 @@ func (c *JSON) array(s *jsonscan.Scanner, path []byte, depth int) bool {
 				}
 				e.k = kFloat
 				if n.Fits {
-					e.k, e.exact = kInt, exactFloat(n.Int)
+					e.k, e.n = kInt, n.Int
 				}
 			}
 			e.end = s.Pos
@@ -361,7 +368,7 @@ func (c *JSON) array(s *jsonscan.Scanner, path []byte, depth int) bool {
 	k := d.discr[len(d.discr)-1]
 	if k == kArrJSON {
 		if d.obj == nil {
-			d.obj = newJSON("JSON(max_dynamic_types="+strconv.Itoa(c.maxTypes/2)+", max_dynamic_paths="+strconv.Itoa(c.maxPaths/4)+")", c.maxTypes/2, c.maxPaths/4)
+			d.obj = newJSON(nestedJSONType(c.maxTypes, c.maxPaths), c.maxTypes/2, c.maxPaths/4)
 		}
 		for _, e := range elems {
 			text := s.Buf[e.start:e.end]
@@ -383,11 +390,7 @@ func (c *JSON) array(s *jsonscan.Scanner, path []byte, depth int) bool {
 		case kArrBool:
 			a.bools = append(a.bools, boolByte(e.k != kNull && text[0] == 't'))
 		case kArrInt:
-			var n int64
-			if e.k != kNull {
-				n, _ = strconv.ParseInt(string(text), 10, 64)
-			}
-			a.ints = append(a.ints, n)
+			a.ints = append(a.ints, e.n) // 0 for null
 		case kArrFloat:
 			var v float64
 			if e.k != kNull {
@@ -444,7 +447,7 @@ func arrayKind(elems []elem) kind {
 			objects++
 		} else if e.k != kNull {
 			has[e.k] = true
-			inexact = inexact || e.k == kInt && !e.exact
+			inexact = inexact || e.k == kInt && !exactFloat(e.n)
 		}
 	}
 	switch {
