@@ -69,7 +69,7 @@ func TestWarehouseTypesEventsOfReplacedPlanVersion(t *testing.T) {
 	}
 	publish(shopPlan(t, `{"name":"order_id","type":"string"},{"name":"total","type":"double"}`))
 
-	// The plan reader and the warehouse sink, wired as startRoles does.
+	// The plan reader and the warehouse sink, wired as the sink role does.
 	v := validate.New()
 	reader, err := planstore.NewReader(pcfg, v)
 	if err != nil {
@@ -93,8 +93,8 @@ func TestWarehouseTypesEventsOfReplacedPlanVersion(t *testing.T) {
 	// Compression none: chlocal stores a small compressed insert twice (see
 	// sinks/clickhouse's test harness).
 	dest := config.Destination{Name: "warehouse", Type: config.DestinationClickHouse,
-		Settings: map[string]any{"database": db, "compression": "none"}}
-	sink, err := openSink(ctx, dest, sinkEnv{clickhouseAddr: srv.Addr(), plans: reader})
+		Settings: map[string]any{"database": db, "compression": "none", "addr": srv.Addr()}}
+	sink, err := openSink(ctx, dest, sinkEnv{plans: reader})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,17 +10,16 @@ import (
 	"github.com/sluicehq/sluice/sinks/clickhouse"
 	"github.com/sluicehq/sluice/sinks/kafka"
 	"github.com/sluicehq/sluice/sinks/webhook"
+	"github.com/sluicehq/sluice/topology/cluster"
 	"github.com/sluicehq/sluice/topology/config"
 	"github.com/sluicehq/sluice/topology/planstore"
 )
 
 // sinkEnv is what a destination's settings may leave to the deployment.
 type sinkEnv struct {
-	// seeds is the cluster sluice runs on: a kafka destination without
+	// conn is the cluster sluice runs on: a kafka destination without
 	// brokers produces there.
-	seeds []string
-	// clickhouseAddr is used by clickhouse destinations without addrs.
-	clickhouseAddr string
+	conn cluster.Conn
 	// plans resolves tracking-plan versions for typed warehouse tables; nil
 	// writes none.
 	plans *planstore.Reader
@@ -31,7 +30,7 @@ type sinkEnv struct {
 func openSink(ctx context.Context, d config.Destination, env sinkEnv) (sinks.Sink, error) {
 	switch d.Type {
 	case config.DestinationClickHouse:
-		cfg, err := clickhouse.FromSettings(d.Name, withDefault(d.Settings, "addr", env.clickhouseAddr))
+		cfg, err := clickhouse.FromSettings(d.Name, d.Settings)
 		if err != nil {
 			return nil, err
 		}
@@ -51,31 +50,12 @@ func openSink(ctx context.Context, d config.Destination, env sinkEnv) (sinks.Sin
 			return nil, err
 		}
 		if len(cfg.Brokers) == 0 {
-			cfg.Brokers = env.seeds
+			cfg.Brokers, cfg.ClusterOpts = env.conn.Seeds, env.conn.Opts
 		}
 		cfg.Logger = env.log
 		return kafka.Open(ctx, cfg)
 	}
 	return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
-}
-
-// withDefault returns settings with key set to value when it has neither key
-// nor its list form; the caller's map is not changed.
-func withDefault(settings map[string]any, key string, value string) map[string]any {
-	if value == "" {
-		return settings
-	}
-	if _, ok := settings[key]; ok {
-		return settings
-	}
-	if _, ok := settings[key+"s"]; ok {
-		return settings
-	}
-	out := map[string]any{key: value}
-	for k, v := range settings {
-		out[k] = v
-	}
-	return out
 }
 
 // planLookup answers the warehouse's plan lookups from every version the

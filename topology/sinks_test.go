@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/testenv/broker"
+	"github.com/sluicehq/sluice/topology/cluster"
 	"github.com/sluicehq/sluice/topology/config"
 )
 
@@ -23,7 +24,7 @@ func TestKafkaDestinationWithoutBrokersUsesOwnCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest := config.Destination{Name: "stream", Type: config.DestinationKafka, Settings: map[string]any{"topic": "analytics.events"}}
-	sink, err := openSink(t.Context(), dest, sinkEnv{seeds: []string{b.Addr()}})
+	sink, err := openSink(t.Context(), dest, sinkEnv{conn: cluster.Plain(b.Addr())})
 	if err != nil {
 		t.Fatalf("openSink: %v", err)
 	}

@@ -29,7 +29,8 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDevCmd(), newPlansCmd(), newRegulationsCmd(), newExportCmd(), newBenchCmd())
+	root.AddCommand(newDevCmd(), newRunCmd(), newPlansCmd(), newRegulationsCmd(), newExportCmd(), newBenchCmd())
+	root.AddCommand(newTopicsCmd())
 	return root
 }
 

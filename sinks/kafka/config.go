@@ -25,6 +25,10 @@ type Config struct {
 	// (a list or a comma-separated string); empty means the cluster sluice
 	// itself runs on, which the caller fills in.
 	Brokers []string
+	// ClusterOpts are the client options (TLS, SASL) of sluice's own cluster,
+	// which the caller fills in with Brokers when the settings name none;
+	// they replace TLS and SASL.
+	ClusterOpts []kgo.Opt
 	// TLS configures TLS to the brokers; see sinks.TLSSettings for the keys.
 	TLS sinks.TLSSettings
 	// SASL authenticates: Mechanism "PLAIN", "SCRAM-SHA-256" or
@@ -169,6 +173,9 @@ func (c Config) validateSettings() error {
 // clientOpts are the connection options every client of the sink shares.
 func (c Config) clientOpts() ([]kgo.Opt, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers...)}
+	if c.ClusterOpts != nil {
+		return append(opts, c.ClusterOpts...), nil
+	}
 	tlsCfg, err := c.TLS.Config()
 	if err != nil {
 		return nil, fmt.Errorf("kafka: %w", err)

@@ -10,6 +10,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -31,6 +32,20 @@ type Config struct {
 	Partitions int
 	// Logger receives the broker's warnings and errors; default discards.
 	Logger *slog.Logger
+	// Users, when set, require SASL: only these users connect, each a
+	// superuser (no ACL checks). Default none: no authentication.
+	Users []User
+	// TLS, when set, makes the listener serve TLS with this config (its
+	// certificate, and ClientAuth for mutual TLS). Default plaintext.
+	TLS *tls.Config
+}
+
+// User is a SASL user of the embedded broker.
+type User struct {
+	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+	Mechanism string
+	// Name and Password are the user's credentials.
+	Name, Password string
 }
 
 // Validate names the first bad field.
@@ -46,6 +61,16 @@ func (c Config) Validate() error {
 	}
 	if c.Partitions < 0 {
 		return fmt.Errorf("broker: Partitions %d: must not be negative", c.Partitions)
+	}
+	for i, u := range c.Users {
+		switch u.Mechanism {
+		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		default:
+			return fmt.Errorf("broker: Users[%d].Mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", i, u.Mechanism)
+		}
+		if u.Name == "" {
+			return fmt.Errorf("broker: Users[%d].Name: required", i)
+		}
 	}
 	return nil
 }
@@ -87,6 +112,15 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	if len(cfg.Users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range cfg.Users {
+			opts = append(opts, kfake.Superuser(u.Mechanism, u.Name, u.Password))
+		}
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -118,17 +119,30 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte(`{"ok":true}` + "\n"))
 }
 
-// readyz is 200 only while the broker answers and the server is not
-// shutting down, so load balancers stop sending before Serve returns.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+// Ready reports whether the server takes events: not shutting down, and the
+// broker answers within ctx.
+func (s *Server) Ready(ctx context.Context) error {
 	if s.draining.Load() {
-		writeError(w, newError(http.StatusServiceUnavailable, "shutting_down", "the server is shutting down"))
-		return
+		return newError(http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 	}
+	if err := s.producer.Ping(ctx); err != nil {
+		return newError(http.StatusServiceUnavailable, codeBrokerUnavailable, "broker unreachable: "+err.Error())
+	}
+	return nil
+}
+
+// readyz is 200 only while Ready says so, so load balancers stop sending
+// before Serve returns.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.producer.Ping(ctx); err != nil {
-		writeError(w, newError(http.StatusServiceUnavailable, codeBrokerUnavailable, "broker unreachable: "+err.Error()))
+	if err := s.Ready(ctx); err != nil {
+		var e *apiError
+		if errors.As(err, &e) {
+			writeError(w, e)
+			return
+		}
+		writeError(w, newError(http.StatusServiceUnavailable, codeBrokerUnavailable, err.Error()))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

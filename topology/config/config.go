@@ -22,6 +22,10 @@ type Config struct {
 	TopicPrefix string `yaml:"topicPrefix"`
 	// Partitions is the partition count of topics sluice creates. Default 3.
 	Partitions int32 `yaml:"partitions"`
+	// Kafka is the cluster `sluice run` connects to; `sluice dev` ignores it.
+	Kafka Kafka `yaml:"kafka"`
+	// Topics are the settings `sluice topics apply` creates topics with.
+	Topics Topics `yaml:"topics"`
 	// Sources are the senders of events, each with its own write key.
 	Sources []Source `yaml:"sources"`
 	// Consent maps consent categories and says what a missing consent means.
@@ -138,6 +142,8 @@ func (c Config) WithDefaults() Config {
 	if c.Consent.WhenMissing == "" {
 		c.Consent.WhenMissing = WhenMissingDeny
 	}
+	c.Kafka = c.Kafka.withDefaults()
+	c.Topics = c.Topics.withDefaults()
 	return c
 }
 
@@ -150,6 +156,12 @@ func (c Config) Validate() error {
 	}
 	if c.Partitions < 1 {
 		return fmt.Errorf("config: partitions %d: must be at least 1", c.Partitions)
+	}
+	if err := c.Kafka.validate(); err != nil {
+		return fmt.Errorf("config: kafka.%w", err)
+	}
+	if err := c.Topics.validate(); err != nil {
+		return fmt.Errorf("config: topics.%w", err)
 	}
 	keys := map[string]string{}
 	names := map[string]bool{}

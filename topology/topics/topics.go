@@ -1,14 +1,39 @@
-// Package topics names sluice's Kafka topics and creates them with the cleanup
-// policy each one needs (DESIGN: compacted tables, deleted streams).
+// Package topics names sluice's Kafka topics and keeps them as infrastructure:
+// each one a Spec (partitions, replication, configs) built from the config's
+// topics section, planned against the cluster (Plan), made so (Apply), and
+// checked by every role at start (Check).
+//
+// Streams (events.raw, dest.*, violations, deadletter) have cleanup.policy
+// delete and expire after topics.streamRetention. Tables (tracking-plans,
+// suppressions, consent, profiles, identities, regulations) have
+// cleanup.policy compact and never expire by age or size: retention.ms and
+// retention.bytes are -1, set explicitly because some brokers (kfake among
+// them) apply a retention.ms to compacted topics too.
+//
+// # How long a deleted value stays on the broker
+//
+// A table deletes a key with a tombstone. With S = segment.ms =
+// max.compaction.lag.ms (topics.compaction.segment, default 1h),
+// R = delete.retention.ms (topics.compaction.deleteRetention, default 1h),
+// min.compaction.lag.ms 0 and B the cleaner backlog (log.cleaner.backoff.ms
+// plus the cleaning of dirtier logs ahead of this one):
+//
+//	a tombstoned value is gone from the broker at most S + B after the tombstone;
+//	the tombstone itself at most R + B after that.
+//
+// max.compaction.lag.ms makes the log cleanable after S whatever its dirty
+// ratio (min.cleanable.dirty.ratio only makes cleaning start earlier), and
+// caps segment.ms of the active segment. Kafka rolls a segment only when a
+// record arrives, so the bound holds for a partition that is written to after
+// S; on an idle partition the tombstone waits in the active segment.
 package topics
 
 import (
-	"context"
-	"errors"
-	"fmt"
+	"maps"
+	"strconv"
+	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/sluicehq/sluice/topology/config"
 )
 
 // Topic base names, before the prefix.
@@ -24,6 +49,9 @@ const (
 	DeadLetter    = "deadletter"
 	destPrefix    = "dest."
 )
+
+// bases are the fixed topics, in the order plans list them.
+var bases = []string{Raw, TrackingPlans, Suppressions, Consent, Profiles, Identities, Regulations, Violations, DeadLetter}
 
 // compacted are the tables: the latest value per key is what counts and a
 // tombstone deletes the key.
@@ -44,43 +72,101 @@ func (n Names) Of(base string) string { return n.Prefix + base }
 // Destination returns the topic of a destination, e.g. "sluice.dest.warehouse".
 func (n Names) Destination(name string) string { return n.Prefix + destPrefix + name }
 
-// Spec is a topic to create.
+// Cleanup policies.
+const (
+	PolicyDelete  = "delete"
+	PolicyCompact = "compact"
+)
+
+// Spec is a topic as sluice needs it. The zero value of every field but Name
+// means the broker's default.
 type Spec struct {
-	Name       string
+	// Name is the full topic name.
+	Name string
+	// Partitions is the partition count a new topic gets; 0 is the broker's
+	// default. An existing topic with fewer is reported, never grown.
 	Partitions int32
-	Compacted  bool
+	// ReplicationFactor is the replicas per partition of a new topic; 0 or -1
+	// is the broker's default. An existing topic's is reported, never changed.
+	ReplicationFactor int16
+	// Compacted makes the topic a table (cleanup.policy compact) rather than
+	// a stream (delete).
+	Compacted bool
+	// Configs are the topic configs besides cleanup.policy, which Compacted
+	// decides. Apply sets each; configs not listed are left as they are.
+	Configs map[string]string
 }
 
-// All lists every topic a workspace needs: the fixed ones plus one per destination.
+// Policy is the spec's cleanup.policy.
+func (s Spec) Policy() string {
+	if s.Compacted {
+		return PolicyCompact
+	}
+	return PolicyDelete
+}
+
+// Wanted returns every config the topic must have, cleanup.policy included.
+func (s Spec) Wanted() map[string]string {
+	w := make(map[string]string, len(s.Configs)+1)
+	maps.Copy(w, s.Configs)
+	w[cleanupPolicy] = s.Policy()
+	return w
+}
+
+const cleanupPolicy = "cleanup.policy"
+
+// ForConfig lists every topic a workspace needs, the fixed ones and one per
+// destination, with the partitions, replication and configs of cfg (defaults
+// filled in).
+func ForConfig(cfg config.Config) []Spec {
+	cfg = cfg.WithDefaults()
+	dests := make([]string, len(cfg.Destinations))
+	for i, d := range cfg.Destinations {
+		dests[i] = d.Name
+	}
+	return Names{Prefix: cfg.TopicPrefix}.specs(cfg.Partitions, cfg.Topics, dests)
+}
+
+// All lists every topic a workspace needs, as ForConfig does, with the
+// default topics settings: for tests and tools that have no config file.
 func (n Names) All(partitions int32, destinations []string) []Spec {
-	bases := []string{Raw, TrackingPlans, Suppressions, Consent, Profiles, Identities, Regulations, Violations, DeadLetter}
+	return n.specs(partitions, config.Config{}.WithDefaults().Topics, destinations)
+}
+
+func (n Names) specs(partitions int32, t config.Topics, destinations []string) []Spec {
+	stream := map[string]string{
+		"retention.ms": millis(t.StreamRetention.Duration),
+	}
+	table := map[string]string{
+		"retention.ms":              "-1",
+		"retention.bytes":           "-1",
+		"segment.ms":                millis(t.Compaction.Segment.Duration),
+		"max.compaction.lag.ms":     millis(t.Compaction.Segment.Duration),
+		"min.compaction.lag.ms":     "0",
+		"delete.retention.ms":       millis(t.Compaction.DeleteRetention.Duration),
+		"min.cleanable.dirty.ratio": "0.1",
+	}
+	if t.MinInsyncReplicas > 0 {
+		v := strconv.Itoa(t.MinInsyncReplicas)
+		stream["min.insync.replicas"] = v
+		table["min.insync.replicas"] = v
+	}
+	spec := func(name string, isTable bool) Spec {
+		s := Spec{Name: name, Partitions: partitions, ReplicationFactor: t.ReplicationFactor, Compacted: isTable, Configs: stream}
+		if isTable {
+			s.Configs = table
+		}
+		s.Configs = maps.Clone(s.Configs)
+		return s
+	}
 	specs := make([]Spec, 0, len(bases)+len(destinations))
 	for _, b := range bases {
-		specs = append(specs, Spec{Name: n.Of(b), Partitions: partitions, Compacted: compacted[b]})
+		specs = append(specs, spec(n.Of(b), compacted[b]))
 	}
 	for _, d := range destinations {
-		specs = append(specs, Spec{Name: n.Destination(d), Partitions: partitions})
+		specs = append(specs, spec(n.Destination(d), false))
 	}
 	return specs
 }
 
-// Ensure creates the topics that do not exist yet. Existing topics are left as
-// they are; it does not change their partitions or configs.
-func Ensure(ctx context.Context, adm *kadm.Client, specs []Spec) error {
-	var errs []error
-	for _, s := range specs {
-		policy := "delete"
-		if s.Compacted {
-			policy = "compact"
-		}
-		cfg := map[string]*string{"cleanup.policy": &policy}
-		resp, err := adm.CreateTopic(ctx, s.Partitions, -1, cfg, s.Name)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			errs = append(errs, fmt.Errorf("create topic %s: %w", s.Name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
+func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }

@@ -1,4 +1,4 @@
-package topology
+package dev
 
 import (
 	"crypto/rand"

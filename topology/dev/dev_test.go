@@ -1,4 +1,4 @@
-package topology_test
+package dev_test
 
 import (
 	"context"
@@ -13,17 +13,17 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluicehq/sluice/topology"
+	"github.com/sluicehq/sluice/topology/dev"
 )
 
 // startDev runs a dev stack on random loopback ports in dir and returns where it is.
-func startDev(t *testing.T, dir string) (topology.DevInfo, func()) {
+func startDev(t *testing.T, dir string) (dev.Info, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan topology.DevInfo, 1)
+	ready := make(chan dev.Info, 1)
 	done := make(chan error, 1)
-	cfg := topology.DevConfig{DataDir: dir, APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", ClickHouseAddr: "127.0.0.1:0"}
-	go func() { done <- topology.RunDev(ctx, cfg, func(i topology.DevInfo) { ready <- i }) }()
+	cfg := dev.Config{DataDir: dir, APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", ClickHouseAddr: "127.0.0.1:0"}
+	go func() { done <- dev.Run(ctx, cfg, func(i dev.Info) { ready <- i }) }()
 	select {
 	case info := <-ready:
 		return info, func() {
@@ -36,7 +36,7 @@ func startDev(t *testing.T, dir string) (topology.DevInfo, func()) {
 		cancel()
 		t.Fatalf("dev stack did not start: %v", err)
 	}
-	return topology.DevInfo{}, nil
+	return dev.Info{}, nil
 }
 
 func get(t *testing.T, u string, auth ...func(*http.Request)) string {
@@ -82,10 +82,10 @@ func TestDevStack(t *testing.T) {
 		t.Fatalf("track: %s", resp.Status)
 	}
 
-	err = topology.RunDev(t.Context(), topology.DevConfig{DataDir: dir, APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", ClickHouseAddr: "127.0.0.1:0"}, func(topology.DevInfo) {
+	err = dev.Run(t.Context(), dev.Config{DataDir: dir, APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", ClickHouseAddr: "127.0.0.1:0"}, func(dev.Info) {
 		t.Error("a second dev stack on the same data directory started")
 	})
-	if !errors.Is(err, topology.ErrDataDirInUse) {
+	if !errors.Is(err, dev.ErrDataDirInUse) {
 		t.Fatalf("second dev stack: got %v, want ErrDataDirInUse", err)
 	}
 	stop()

@@ -1,4 +1,4 @@
-package topology_test
+package dev_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/topology"
+	"github.com/sluicehq/sluice/topology/dev"
 )
 
 // post sends a JSON body and decodes the answer into out.
@@ -33,12 +33,12 @@ func post(t *testing.T, u string, auth func(*http.Request), body any, out any) i
 }
 
 // query runs SQL on the dev stack's ClickHouse and returns the text answer.
-func query(t *testing.T, info topology.DevInfo, sql string) string {
+func query(t *testing.T, info dev.Info, sql string) string {
 	t.Helper()
 	return strings.TrimSpace(get(t, info.ClickHouse+"/?query="+url.QueryEscape(sql)))
 }
 
-func count(t *testing.T, info topology.DevInfo, where string) int {
+func count(t *testing.T, info dev.Info, where string) int {
 	t.Helper()
 	n, err := strconv.Atoi(query(t, info, "SELECT count() FROM sluice.tracks WHERE "+where))
 	if err != nil {
@@ -157,7 +157,7 @@ func TestEndToEndSuppressWithDelete(t *testing.T) {
 
 // profileTraits returns the traits of a user's profile, as the export API
 // reads it from the profiles topic; "" when there is none.
-func profileTraits(t *testing.T, info topology.DevInfo, user string) string {
+func profileTraits(t *testing.T, info dev.Info, user string) string {
 	t.Helper()
 	body := get(t, info.API+"/v1/users/"+user+"/export", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+info.AdminToken) })
 	for line := range strings.Lines(body) {

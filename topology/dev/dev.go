@@ -1,6 +1,7 @@
-// Package topology wires sluice's roles: it is the only place that connects
-// stages, consumer groups, offsets and shutdown.
-package topology
+// Package dev is `sluice dev`: an embedded Kafka broker, a local ClickHouse
+// engine, and the roles of topology wired onto them in one process, with all
+// state under one data directory. It is the only wiring that imports testenv.
+package dev
 
 import (
 	"context"
@@ -9,29 +10,37 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/testenv/broker"
 	"github.com/sluicehq/sluice/testenv/chlocal"
+	"github.com/sluicehq/sluice/topology"
+	"github.com/sluicehq/sluice/topology/cluster"
 	"github.com/sluicehq/sluice/topology/config"
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
-// DevConfig configures `sluice dev`: every role in one process on an embedded
-// broker and a local ClickHouse engine. The zero value uses DESIGN's defaults.
-type DevConfig struct {
+// Config configures `sluice dev`. The zero value uses DESIGN's defaults and
+// runs every role.
+type Config struct {
 	// DataDir holds all state (broker, ClickHouse, credentials); default "./.sluice".
 	DataDir string
 	// Config is the workspace; nil means a default workspace with one source
 	// and one ClickHouse destination, "warehouse".
 	Config *config.Config
+	// Roles are the roles to run; nil runs every role. NoRoles runs only the
+	// broker and the engine, for roles started as `sluice run` processes.
+	Roles   []topology.Role
+	NoRoles bool
 	// AdminToken guards the admin API; empty means generated once and kept in DataDir.
 	AdminToken string
 	// APIAddr is the tracking and admin API's address; default "127.0.0.1:8088".
 	APIAddr string
+	// MetricsAddr, when set, serves /metrics, /healthz and /readyz of every role.
+	MetricsAddr string
 	// KafkaAddr is the embedded broker's address; default "127.0.0.1:9092".
 	KafkaAddr string
 	// ClickHouseAddr is the local ClickHouse HTTP interface; default "127.0.0.1:8123".
@@ -40,8 +49,9 @@ type DevConfig struct {
 	Logger *slog.Logger
 }
 
-// DevInfo says where a running dev stack is and how to talk to it.
-type DevInfo struct {
+// Info says where a running dev stack is and how to talk to it.
+type Info struct {
+	// API is the tracking and admin API's URL; empty without the api role.
 	API        string
 	Kafka      string
 	ClickHouse string
@@ -49,14 +59,22 @@ type DevInfo struct {
 	// WriteKeys maps source name to write key.
 	WriteKeys  map[string]string
 	AdminToken string
+	// Roles are the roles running in the process.
+	Roles []topology.Role
 }
 
-// devDatabase is the ClickHouse database of the dev stack.
-const devDatabase = "sluice"
+// Database is the ClickHouse database of the dev stack.
+const Database = "sluice"
 
-func (c DevConfig) withDefaults() DevConfig {
+func (c Config) withDefaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = ".sluice"
+	}
+	if c.Roles == nil && !c.NoRoles {
+		c.Roles = topology.AllRoles
+	}
+	if c.NoRoles {
+		c.Roles = nil
 	}
 	if c.APIAddr == "" {
 		c.APIAddr = "127.0.0.1:8088"
@@ -80,15 +98,15 @@ func defaultWorkspace(writeKey string) config.Config {
 		Sources: []config.Source{{Name: "default", WriteKey: writeKey}},
 		Destinations: []config.Destination{{
 			Name: "warehouse", Type: config.DestinationClickHouse,
-			Settings: map[string]any{"database": devDatabase},
+			Settings: map[string]any{"database": Database},
 		}},
 	}
 }
 
-// RunDev starts the dev stack, calls ready once every part serves, and runs
-// until ctx is done; then it shuts down in order and returns. A second RunDev
+// Run starts the dev stack, calls ready once every part serves, and runs
+// until ctx is done; then it shuts down in order and returns. A second Run
 // on the same DataDir fails with ErrDataDirInUse.
-func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) error {
+func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
 	dir, err := openDataDir(cfg.DataDir)
@@ -125,58 +143,78 @@ func RunDev(ctx context.Context, cfg DevConfig, ready func(DevInfo)) error {
 		return fmt.Errorf("dev: clickhouse on %s: %w", cfg.ClickHouseAddr, err)
 	}
 	defer ch.Close()
-	if err := execHTTP(ctx, ch.URL(), "CREATE DATABASE IF NOT EXISTS "+devDatabase); err != nil {
+	if err := execHTTP(ctx, ch.URL(), "CREATE DATABASE IF NOT EXISTS "+Database); err != nil {
 		return fmt.Errorf("dev: create database: %w", err)
 	}
+	ws.Destinations = localClickHouse(ws.Destinations, ch.Addr())
 
-	seeds := []string{b.Addr()}
-	if err := ensureTopics(ctx, seeds, ws); err != nil {
+	conn := cluster.Plain(b.Addr())
+	if err := applyTopics(ctx, conn, ws); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
-	apiLn, err := net.Listen("tcp", cfg.APIAddr)
-	if err != nil {
-		return fmt.Errorf("dev: api: %w", err)
-	}
-	roles, err := startRoles(ctx, rolesConfig{
-		seeds: seeds, workspace: ws, adminToken: adminToken, apiListener: apiLn,
-		clickhouseAddr: ch.Addr(), database: devDatabase, log: log,
-	})
-	if err != nil {
-		apiLn.Close()
-		return err
-	}
-
-	info := DevInfo{
-		API:        "http://" + apiLn.Addr().String(),
+	info := Info{
 		Kafka:      b.Addr(),
 		ClickHouse: ch.URL(),
-		Database:   devDatabase,
+		Database:   Database,
 		WriteKeys:  map[string]string{},
 		AdminToken: adminToken,
+		Roles:      cfg.Roles,
 	}
 	for _, s := range ws.Sources {
 		info.WriteKeys[s.Name] = s.WriteKey
 	}
-	ready(info)
-	log.Info("dev stack ready", "api", info.API, "kafka", info.Kafka, "clickhouse", info.ClickHouse)
-
-	err = roles.wait()
+	run := topology.Config{Cluster: conn, Workspace: ws, Roles: cfg.Roles, AdminToken: adminToken, Logger: log}
+	if slices.Contains(cfg.Roles, topology.RoleAPI) {
+		if run.APIListener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+			return fmt.Errorf("dev: api: %w", err)
+		}
+		info.API = "http://" + run.APIListener.Addr().String()
+	}
+	if cfg.MetricsAddr != "" {
+		if run.MetricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("dev: metrics: %w", err)
+		}
+	}
+	err = topology.Run(ctx, run, func() {
+		ready(info)
+		log.Info("dev stack ready", "api", info.API, "kafka", info.Kafka, "clickhouse", info.ClickHouse, "roles", cfg.Roles)
+	})
 	log.Info("dev stack stopped")
 	return err
 }
 
-// ensureTopics creates the workspace's topics that do not exist yet.
-func ensureTopics(ctx context.Context, seeds []string, ws config.Config) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+// localClickHouse points clickhouse destinations that name no server at the
+// local engine; the caller's destinations are not changed.
+func localClickHouse(dests []config.Destination, addr string) []config.Destination {
+	out := slices.Clone(dests)
+	for i, d := range out {
+		if d.Type != config.DestinationClickHouse {
+			continue
+		}
+		_, one := d.Settings["addr"]
+		_, many := d.Settings["addrs"]
+		if one || many {
+			continue
+		}
+		settings := map[string]any{"addr": addr}
+		for k, v := range d.Settings {
+			settings[k] = v
+		}
+		out[i].Settings = settings
+	}
+	return out
+}
+
+// applyTopics creates the workspace's topics, and sets their configs, on
+// the embedded broker.
+func applyTopics(ctx context.Context, conn cluster.Conn, ws config.Config) error {
+	cl, err := conn.NewClient()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	var dests []string
-	for _, d := range ws.Destinations {
-		dests = append(dests, d.Name)
-	}
-	return topics.Ensure(ctx, kadm.NewClient(cl), topics.Names{Prefix: ws.TopicPrefix}.All(ws.Partitions, dests))
+	_, err = topics.Apply(ctx, kadm.NewClient(cl), topics.ForConfig(ws))
+	return err
 }
 
 // execHTTP runs one statement through a ClickHouse HTTP interface.

@@ -1,0 +1,87 @@
+package topology
+
+import (
+	"context"
+	"time"
+
+	"github.com/sluicehq/sluice/sinks"
+	"github.com/sluicehq/sluice/topology/config"
+	"github.com/sluicehq/sluice/topology/regulator"
+)
+
+// regulatorRole carries out regulations. Regulators share the regulations
+// topic's partitions through their owner group, so each regulation has one
+// regulator at a time; run two or more for availability.
+type regulatorRole struct{ regs *regulations }
+
+func newRegulatorRole(ctx context.Context, e env) (*regulatorRole, error) {
+	regs, err := openRegulations(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return &regulatorRole{regs: regs}, nil
+}
+
+func (r *regulatorRole) run(ctx context.Context) error { return r.regs.svc.Run(ctx) }
+
+func (r *regulatorRole) ready(ctx context.Context) error { return r.regs.svc.Ready(ctx) }
+
+func (r *regulatorRole) close() { r.regs.close() }
+
+// closeTimeout bounds closing a sink opened for deletion or delivery.
+const closeTimeout = 10 * time.Second
+
+// regulations is a regulations service (filing, status, export, and the
+// regulator's work) with the destinations it deletes at.
+type regulations struct {
+	svc   *regulator.Service
+	sinks []sinks.Sink
+}
+
+// openRegulations opens the regulations service of the workspace: every
+// destination's sink is opened for its deletion ability (a sinks.Deleter),
+// never to deliver.
+func openRegulations(ctx context.Context, e env) (_ *regulations, err error) {
+	r := &regulations{}
+	defer func() {
+		if err != nil {
+			r.close()
+		}
+	}()
+	var dests []regulator.Destination
+	var warehouse *regulator.Warehouse
+	for _, d := range e.ws.Destinations {
+		sink, err := openSink(ctx, d, sinkEnv{conn: e.conn, log: e.log})
+		if err != nil {
+			return nil, err
+		}
+		r.sinks = append(r.sinks, sink)
+		deleter, _ := sink.(sinks.Deleter)
+		internal := d.Type == config.DestinationClickHouse
+		dests = append(dests, regulator.Destination{Name: d.Name, Internal: internal, Deleter: deleter})
+		if internal && warehouse == nil {
+			if warehouse, err = openWarehouse(d); err != nil {
+				return nil, err
+			}
+		}
+	}
+	r.svc, err = regulator.Open(ctx, regulator.Config{
+		Workspace: e.ws.Workspace, Brokers: e.conn.Seeds, ClientOpts: e.conn.Opts,
+		Topics: e.names(), Warehouse: warehouse, Destinations: dests, Logger: e.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (r *regulations) close() {
+	if r.svc != nil {
+		r.svc.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	for _, s := range r.sinks {
+		s.Close(ctx)
+	}
+}

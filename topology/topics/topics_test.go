@@ -1,0 +1,83 @@
+package topics_test
+
+import (
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/topology/config"
+	"github.com/sluicehq/sluice/topology/topics"
+)
+
+func TestForConfig(t *testing.T) {
+	cfg := config.Config{
+		TopicPrefix:  "acme.",
+		Partitions:   6,
+		Destinations: []config.Destination{{Name: "warehouse"}, {Name: "crm"}},
+		Topics: config.Topics{
+			ReplicationFactor: 3,
+			MinInsyncReplicas: 2,
+			StreamRetention:   config.D(3 * 24 * time.Hour),
+			Compaction:        config.Compaction{Segment: config.D(10 * time.Minute), DeleteRetention: config.D(2 * time.Hour)},
+		},
+	}
+	specs := topics.ForConfig(cfg)
+	byName := map[string]topics.Spec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+	}
+	if len(byName) != 11 {
+		t.Fatalf("got %d topics, want 9 fixed + 2 destinations: %v", len(byName), specs)
+	}
+	stream := map[string]string{"cleanup.policy": "delete", "retention.ms": "259200000", "min.insync.replicas": "2"}
+	table := map[string]string{
+		"cleanup.policy": "compact", "retention.ms": "-1", "retention.bytes": "-1",
+		"segment.ms": "600000", "max.compaction.lag.ms": "600000", "min.compaction.lag.ms": "0",
+		"delete.retention.ms": "7200000", "min.cleanable.dirty.ratio": "0.1", "min.insync.replicas": "2",
+	}
+	for _, tc := range []struct {
+		name   string
+		wanted map[string]string
+	}{
+		{"acme.events.raw", stream}, {"acme.violations", stream}, {"acme.deadletter", stream},
+		{"acme.dest.warehouse", stream}, {"acme.dest.crm", stream},
+		{"acme.tracking-plans", table}, {"acme.suppressions", table}, {"acme.consent", table},
+		{"acme.profiles", table}, {"acme.identities", table}, {"acme.regulations", table},
+	} {
+		s, ok := byName[tc.name]
+		if !ok {
+			t.Errorf("%s: missing", tc.name)
+			continue
+		}
+		if s.Partitions != 6 || s.ReplicationFactor != 3 {
+			t.Errorf("%s: partitions %d, replication %d, want 6 and 3", tc.name, s.Partitions, s.ReplicationFactor)
+		}
+		if got := s.Wanted(); !maps.Equal(got, tc.wanted) {
+			t.Errorf("%s: configs\n got %v\nwant %v", tc.name, got, tc.wanted)
+		}
+	}
+	// Specs do not share their config maps: changing one changes no other.
+	specs[0].Configs["retention.ms"] = "1"
+	if topics.ForConfig(cfg)[0].Configs["retention.ms"] == "1" || specs[len(specs)-1].Configs["retention.ms"] == "1" {
+		t.Error("specs share a config map")
+	}
+}
+
+func TestAllIsForConfigOfTheDefaults(t *testing.T) {
+	cfg := config.Config{Partitions: 3, Destinations: []config.Destination{{Name: "hook"}}}
+	want := topics.ForConfig(cfg)
+	got := topics.Names{Prefix: "sluice."}.All(3, []string{"hook"})
+	if len(got) != len(want) {
+		t.Fatalf("All: %d specs, ForConfig: %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Name != want[i].Name || got[i].Compacted != want[i].Compacted || got[i].ReplicationFactor != -1 ||
+			!maps.Equal(got[i].Wanted(), want[i].Wanted()) {
+			t.Errorf("spec %d: All %+v, ForConfig %+v", i, got[i], want[i])
+		}
+	}
+	// Without a config, streams keep 7 days and tables never expire.
+	if r := got[0].Configs["retention.ms"]; got[0].Name != "sluice.events.raw" || r != "604800000" {
+		t.Errorf("%s retention.ms %s, want 604800000", got[0].Name, r)
+	}
+}
