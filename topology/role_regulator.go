@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/sinks"
+	"github.com/sluicehq/sluice/sinks/clickhouse"
 	"github.com/sluicehq/sluice/topology/config"
 	"github.com/sluicehq/sluice/topology/regulator"
 )
@@ -32,15 +33,17 @@ func (r *regulatorRole) close() { r.regs.close() }
 const closeTimeout = 10 * time.Second
 
 // regulations is a regulations service (filing, status, export, and the
-// regulator's work) with the destinations it deletes at.
+// regulator's work) with what it deletes at.
 type regulations struct {
-	svc   *regulator.Service
-	sinks []sinks.Sink
+	svc     *regulator.Service
+	closers []func()
 }
 
-// openRegulations opens the regulations service of the workspace: every
-// destination's sink is opened for its deletion ability (a sinks.Deleter),
-// never to deliver.
+// openRegulations opens the regulations service of the workspace. A
+// clickhouse destination is reached through a warehouse opened from its
+// settings (no insert machinery); the first one is counted and exported. Any
+// other destination's sink is opened for its deletion ability only (a
+// sinks.Deleter), never to deliver.
 func openRegulations(ctx context.Context, e env) (_ *regulations, err error) {
 	r := &regulations{}
 	defer func() {
@@ -49,21 +52,36 @@ func openRegulations(ctx context.Context, e env) (_ *regulations, err error) {
 		}
 	}()
 	var dests []regulator.Destination
-	var warehouse *regulator.Warehouse
+	var warehouse regulator.Warehouse
 	for _, d := range e.ws.Destinations {
-		sink, err := openSink(ctx, d, sinkEnv{conn: e.conn, log: e.log})
-		if err != nil {
-			return nil, err
-		}
-		r.sinks = append(r.sinks, sink)
-		deleter, _ := sink.(sinks.Deleter)
-		internal := d.Type == config.DestinationClickHouse
-		dests = append(dests, regulator.Destination{Name: d.Name, Internal: internal, Deleter: deleter})
-		if internal && warehouse == nil {
-			if warehouse, err = openWarehouse(d); err != nil {
+		dest := regulator.Destination{Name: d.Name, Internal: d.Type == config.DestinationClickHouse}
+		if dest.Internal {
+			cfg, err := clickhouse.FromSettings(d.Name, d.Settings)
+			if err != nil {
 				return nil, err
 			}
+			wh, err := clickhouse.OpenWarehouse(cfg)
+			if err != nil {
+				return nil, err
+			}
+			r.closers = append(r.closers, func() { wh.Close() })
+			dest.Deleter = wh
+			if warehouse == nil {
+				warehouse = wh
+			}
+		} else {
+			sink, err := openSink(ctx, d, sinkEnv{conn: e.conn, log: e.log})
+			if err != nil {
+				return nil, err
+			}
+			r.closers = append(r.closers, func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+				defer cancel()
+				sink.Close(cctx)
+			})
+			dest.Deleter, _ = sink.(sinks.Deleter)
 		}
+		dests = append(dests, dest)
 	}
 	r.svc, err = regulator.Open(ctx, regulator.Config{
 		Workspace: e.ws.Workspace, Brokers: e.conn.Seeds, ClientOpts: e.conn.Opts,
@@ -79,9 +97,7 @@ func (r *regulations) close() {
 	if r.svc != nil {
 		r.svc.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-	defer cancel()
-	for _, s := range r.sinks {
-		s.Close(ctx)
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
 	}
 }

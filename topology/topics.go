@@ -2,7 +2,6 @@ package topology
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
@@ -21,8 +20,5 @@ func checkTopics(ctx context.Context, e env) error {
 		return err
 	}
 	defer cl.Close()
-	if err := topics.Check(ctx, kadm.NewClient(cl), topics.ForConfig(e.ws)); err != nil {
-		return fmt.Errorf("topics: %w", err)
-	}
-	return nil
+	return topics.Check(ctx, kadm.NewClient(cl), topics.ForConfig(e.ws))
 }

@@ -108,8 +108,10 @@ func firstLine(s string) string {
 // returns the table's columns as they now are.
 func (c *catalog) ensureTable(ctx context.Context, t *table) (map[string]string, error) {
 	if c.tables[t.name] == nil {
-		if err := c.exec(ctx, c.ddl.createTable(t)); err != nil {
-			return nil, err
+		for _, stmt := range c.ddl.createStatements(t) {
+			if err := c.exec(ctx, stmt); err != nil {
+				return nil, err
+			}
 		}
 		// Another process may have created it first, with other columns.
 		if err := c.load(ctx, t.name); err != nil {
@@ -118,8 +120,10 @@ func (c *catalog) ensureTable(ctx context.Context, t *table) (map[string]string,
 	}
 	have := c.tables[t.name]
 	if missing := missingColumns(have, t.columns); len(missing) > 0 {
-		if err := c.exec(ctx, c.ddl.addColumns(t.name, missing)); err != nil {
-			return nil, err
+		for _, stmt := range c.ddl.addColumnStatements(t.name, missing) {
+			if err := c.exec(ctx, stmt); err != nil {
+				return nil, err
+			}
 		}
 		if err := c.load(ctx, t.name); err != nil {
 			return nil, err
@@ -146,8 +150,10 @@ func missingColumns(have map[string]string, cols []column) []column {
 // ensureCore creates and migrates the core tables and returns, per table,
 // the columns inserts name. A core column whose type differs from sluice's
 // (but for the JSON column mode, which the existing table decides) stops
-// the sink from opening: someone changed the table by hand.
-func (c *catalog) ensureCore(ctx context.Context) (map[string][]ch.ColumnNameAndType, error) {
+// the sink from opening: someone changed the table by hand. shards is the
+// cluster's shard count (0 without a cluster); with the tables already
+// there it decides whether the database is sharded (see Config.Cluster).
+func (c *catalog) ensureCore(ctx context.Context, shards int) (map[string][]ch.ColumnNameAndType, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.exec(ctx, c.ddl.createDatabase()); err != nil {
@@ -156,6 +162,7 @@ func (c *catalog) ensureCore(ctx context.Context) (map[string][]ch.ColumnNameAnd
 	if err := c.load(ctx, ""); err != nil {
 		return nil, err
 	}
+	c.ddl.sharded = c.sharded(shards)
 	out := map[string][]ch.ColumnNameAndType{}
 	for _, t := range coreTables {
 		have, err := c.ensureTable(ctx, t)
@@ -244,4 +251,26 @@ func (c *catalog) clash(table string, have map[string]string, fields []typedColu
 		}
 	}
 	return nil
+}
+
+// sharded decides the database's layout: the one its tables already have
+// (a local tracks table means sharded), else sharded when the cluster has
+// several shards. A database made for one shard stays so when the cluster
+// grows: moving its rows is the operator's decision.
+func (c *catalog) sharded(shards int) bool {
+	if c.ddl.cluster == "" {
+		return false
+	}
+	if c.tables[localPrefix+tableTracks] != nil {
+		return true
+	}
+	if c.tables[tableTracks] != nil {
+		if shards > 1 {
+			c.cfg.Logger.Warn("the warehouse tables were made for one shard; the cluster now has several: "+
+				"inserts stay on the shards behind the configured servers",
+				"database", c.cfg.Database, "cluster", c.ddl.cluster, "shards", shards)
+		}
+		return false
+	}
+	return shards > 1
 }

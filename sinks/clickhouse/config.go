@@ -36,7 +36,13 @@ type Config struct {
 	Database string
 	// Cluster, when set, creates every table ON CLUSTER with Replicated
 	// engines and runs deletes ON CLUSTER; default "" (one server). Setting
-	// `cluster`.
+	// `cluster`. The sink reads the cluster's shards from system.clusters
+	// at Open (refusing a cluster the server does not list): with several,
+	// each table's rows live in local_<name> on every server, behind a
+	// Distributed table <name> keyed by user (user_id, else anonymous_id),
+	// which inserts wait on (distributed_foreground_insert) and counts and
+	// exports read; deletes run on the local tables. A database whose
+	// tables exist keeps the layout it was made with.
 	Cluster string
 	// JSONColumns is how context, properties and traits are stored: "json"
 	// (default; the JSON type, paths queryable as columns) or "string" (JSON

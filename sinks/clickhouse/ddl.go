@@ -196,11 +196,28 @@ func coreTable(name string) *table {
 
 // ddl renders the statements sluice's tables are made with.
 type ddl struct {
-	database    string
-	cluster     string
+	database string
+	cluster  string
+	// sharded stores each table's rows in a local table on every server
+	// (localPrefix + name) behind a Distributed table of the table's name;
+	// decided when the sink opens (see Config.Cluster).
+	sharded     bool
 	jsonType    string // "JSON" or "String"
 	dedupWindow int
 }
+
+// localPrefix names the local table under a Distributed one on a sharded
+// cluster: local_tracks under tracks. A prefix rather than the usual _local
+// suffix, because typed tables are track_<event> for any event: one named
+// "X Local" would take the local name of track_x. No sluice table starts
+// with local_.
+const localPrefix = "local_"
+
+// shardingKey spreads a sharded table's rows by user: a user's rows, and
+// their users row, stay on one shard, where one user's history and a delete
+// find them together. Rows without a user_id go by anonymous_id: by user_id
+// alone, every anonymous event would land on the same shard.
+const shardingKey = "cityHash64(if(user_id = '', anonymous_id, user_id))"
 
 func newDDL(c Config) ddl {
 	d := ddl{database: c.Database, cluster: c.Cluster, jsonType: "JSON", dedupWindow: c.DedupWindow}
@@ -218,6 +235,15 @@ func (d ddl) onCluster() string {
 		return ""
 	}
 	return " ON CLUSTER " + quoteIdent(d.cluster)
+}
+
+// storage is the table that holds a table's rows: its local table on a
+// sharded cluster, else the table itself.
+func (d ddl) storage(name string) string {
+	if d.sharded {
+		return localPrefix + name
+	}
+	return name
 }
 
 // createDatabase creates the database if missing.
@@ -241,18 +267,31 @@ func isJSON(typ string) bool { return typ == "JSON" || strings.HasPrefix(typ, "J
 
 // columnClause renders a column's definition: name, type (and default),
 // comment, and for JSON text a stronger codec.
-func (d ddl) columnClause(c column) string {
+func (d ddl) columnClause(c column) string { return d.columnClauseCodec(c, true) }
+
+// columnClauseCodec is columnClause, without a codec unless codec is set.
+func (d ddl) columnClauseCodec(c column, codec bool) string {
 	s := quoteIdent(c.name) + " " + d.columnType(c.typ) + " COMMENT " + quoteString(c.comment)
-	if isJSON(c.typ) && d.jsonType == "String" {
+	if codec && isJSON(c.typ) && d.jsonType == "String" {
 		s += " CODEC(ZSTD(1))"
 	}
 	return s
 }
 
-// createTable renders CREATE TABLE IF NOT EXISTS for t.
+// createStatements renders what creates t: its table, or on a sharded
+// cluster its local table and the Distributed table in front of it.
+func (d ddl) createStatements(t *table) []string {
+	if !d.sharded {
+		return []string{d.createTable(t)}
+	}
+	return []string{d.createTable(t), d.createDistributed(t)}
+}
+
+// createTable renders CREATE TABLE IF NOT EXISTS for the table holding t's
+// rows.
 func (d ddl) createTable(t *table) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s%s\n(\n", d.qualified(t.name), d.onCluster())
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s%s\n(\n", d.qualified(d.storage(t.name)), d.onCluster())
 	for _, c := range t.columns {
 		fmt.Fprintf(&b, "    %s,\n", d.columnClause(c))
 	}
@@ -280,8 +319,22 @@ func (d ddl) createTable(t *table) string {
 		window = "replicated_deduplication_window"
 	}
 	fmt.Fprintf(&b, "SETTINGS %s = %d\n", window, d.dedupWindow)
-	b.WriteString("COMMENT " + quoteString(t.comment))
+	comment := t.comment
+	if d.sharded {
+		comment = "This shard's rows of " + t.name + ": query " + t.name + ". " + comment
+	}
+	b.WriteString("COMMENT " + quoteString(comment))
 	return b.String()
+}
+
+// createDistributed renders the Distributed table in front of t's local
+// tables: it takes t's columns from the local table, sends each inserted
+// row to one shard by shardingKey, and reads from every shard.
+func (d ddl) createDistributed(t *table) string {
+	local := d.storage(t.name)
+	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s\nENGINE = Distributed(%s, %s, %s, %s)\nCOMMENT %s",
+		d.qualified(t.name), d.onCluster(), d.qualified(local),
+		quoteString(d.cluster), quoteString(d.database), quoteString(local), shardingKey, quoteString(t.comment))
 }
 
 func (d ddl) engine(t *table) string {
@@ -300,15 +353,26 @@ func (d ddl) engine(t *table) string {
 	return name + "()"
 }
 
-// addColumns renders one ALTER TABLE adding the columns if missing.
-func (d ddl) addColumns(tableName string, cols []column) string {
+// addColumnStatements renders what adds the columns to a table if missing:
+// one ALTER TABLE, or on a sharded cluster one for the local tables and
+// then one for the Distributed table.
+func (d ddl) addColumnStatements(tableName string, cols []column) []string {
+	if !d.sharded {
+		return []string{d.addColumns(tableName, cols, true)}
+	}
+	return []string{d.addColumns(d.storage(tableName), cols, true), d.addColumns(tableName, cols, false)}
+}
+
+// addColumns renders one ALTER TABLE adding the columns if missing; without
+// codecs for a Distributed table, which stores nothing.
+func (d ddl) addColumns(tableName string, cols []column, codecs bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ALTER TABLE %s%s", d.qualified(tableName), d.onCluster())
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("\n    ADD COLUMN IF NOT EXISTS " + d.columnClause(c))
+		b.WriteString("\n    ADD COLUMN IF NOT EXISTS " + d.columnClauseCodec(c, codecs))
 	}
 	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/schemas/plan"
+	"github.com/sluicehq/sluice/sinks"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -40,26 +41,46 @@ func loadPlan(t testing.TB, dir string) *plan.Plan {
 	return p
 }
 
-func TestCoreDDLGolden(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		cfg  Config
-	}{
-		{"core.sql", Config{}},
-		{"core-string-columns.sql", Config{JSONColumns: JSONString}},
-		{"core-cluster.sql", Config{Cluster: "analytics"}},
-	} {
-		d := newDDL(tc.cfg.WithDefaults())
-		stmts := []string{d.createDatabase()}
-		for _, tb := range coreTables {
-			stmts = append(stmts, d.createTable(tb))
-		}
-		golden(t, tc.file, strings.Join(stmts, ";\n\n")+";\n")
-	}
+// layouts are the ways a database's tables are laid out, by golden-file
+// suffix: one server, a cluster of one shard (replicated tables), a cluster
+// of several shards (local tables behind Distributed ones).
+var layouts = []struct {
+	suffix string
+	ddl    func(Config) ddl
+}{
+	{"", func(c Config) ddl { return newDDL(c.WithDefaults()) }},
+	{"-cluster", func(c Config) ddl { c.Cluster = "analytics"; return newDDL(c.WithDefaults()) }},
+	{"-sharded", func(c Config) ddl {
+		c.Cluster = "analytics"
+		d := newDDL(c.WithDefaults())
+		d.sharded = true
+		return d
+	}},
 }
 
-func TestTypedDDLGolden(t *testing.T) {
-	d := newDDL(Config{}.WithDefaults())
+// joinStatements renders statements as a SQL script.
+func joinStatements(stmts []string) string { return strings.Join(stmts, ";\n\n") + ";\n" }
+
+func TestCoreDDLGolden(t *testing.T) {
+	for _, l := range layouts {
+		d := l.ddl(Config{})
+		stmts := []string{d.createDatabase()}
+		for _, tb := range coreTables {
+			stmts = append(stmts, d.createStatements(tb)...)
+		}
+		golden(t, "core"+l.suffix+".sql", joinStatements(stmts))
+	}
+	d := newDDL(Config{JSONColumns: JSONString}.WithDefaults())
+	stmts := []string{d.createDatabase()}
+	for _, tb := range coreTables {
+		stmts = append(stmts, d.createStatements(tb)...)
+	}
+	golden(t, "core-string-columns.sql", joinStatements(stmts))
+}
+
+// typedDDL renders the typed table of Order Completed as plan shop v1 makes
+// it, then the columns plan shop v2 adds.
+func typedDDL(t *testing.T, d ddl) string {
 	v1 := loadPlan(t, "shop-v1").Lookup(plan.Track, "Order Completed", 1)
 	v2 := loadPlan(t, "shop-v2").Lookup(plan.Track, "Order Completed", 1)
 	def := typedTableDef(TypedTableName(v1.Event), v1.Event, columnsOf(typedColumns(v1)))
@@ -68,8 +89,53 @@ func TestTypedDDLGolden(t *testing.T) {
 	for _, c := range def.columns {
 		have[c.name] = normType(c.typ)
 	}
-	alter := d.addColumns(def.name, missingColumns(have, columnsOf(typedColumns(v2))))
-	golden(t, "track_order_completed.sql", d.createTable(def)+";\n\n-- plan shop v2 adds:\n"+alter+";\n")
+	alter := d.addColumnStatements(def.name, missingColumns(have, columnsOf(typedColumns(v2))))
+	return joinStatements(d.createStatements(def)) + "\n-- plan shop v2 adds:\n" + joinStatements(alter)
+}
+
+func TestTypedDDLGolden(t *testing.T) {
+	for _, l := range layouts {
+		golden(t, "track_order_completed"+l.suffix+".sql", typedDDL(t, l.ddl(Config{})))
+	}
+}
+
+// A sharded JSON text column gets its codec on the local tables only: the
+// Distributed table stores nothing.
+func TestShardedAddColumnCodec(t *testing.T) {
+	d := layouts[2].ddl(Config{JSONColumns: JSONString})
+	stmts := d.addColumnStatements(tableTracks, []column{colProperties})
+	if len(stmts) != 2 || !strings.Contains(stmts[0], "`local_tracks`") || !strings.Contains(stmts[0], "CODEC(ZSTD(1))") ||
+		strings.Contains(stmts[1], "local_") || strings.Contains(stmts[1], "CODEC") {
+		t.Fatalf("%q", stmts)
+	}
+}
+
+// TestDeleteStatementsGolden renders a delete of two users and an
+// anonymousId from tracks, aliases and a typed table, per layout: the
+// statements Warehouse.Delete runs (ids elided as in receipts).
+func TestDeleteStatementsGolden(t *testing.T) {
+	req := sinks.DeleteRequest{Workspace: "acme", UserIDs: []string{"u1", "u2"}, AnonymousIDs: []string{"a1"}}
+	for _, l := range layouts {
+		d := l.ddl(Config{})
+		var all []tableInfo
+		for _, tb := range []*table{coreTable(tableTracks), coreTable(tableAliases), typedTableDef("track_order_completed", "Order Completed", nil)} {
+			engine, _, _ := strings.Cut(d.engine(tb), "(") // as system.tables names it
+			info := tableInfo{name: d.storage(tb.name), engine: engine}
+			for _, c := range tb.columns {
+				info.columns = append(info.columns, c.name)
+			}
+			all = append(all, info)
+			if d.sharded {
+				all = append(all, tableInfo{name: tb.name, engine: "Distributed", columns: info.columns})
+			}
+		}
+		var stmts []string
+		for _, st := range subjectTables(all) {
+			_, shown := subjectPredicate(req, st.previousID)
+			stmts = append(stmts, d.countFrom(st)+shown, d.deleteFrom(st)+shown)
+		}
+		golden(t, "delete"+l.suffix+".sql", joinStatements(stmts))
+	}
 }
 
 func columnsOf(tcs []typedColumn) []column {

@@ -13,7 +13,8 @@
 // a new plan version adds the columns it lacks, and a field whose column
 // would change type is refused with a *sinks.SchemaError. docs/warehouse.md
 // describes every table and column, and why they are keyed as they are; the
-// golden files in testdata/ddl are the DDL.
+// golden files in testdata/ddl are the DDL, on one server, on a cluster of
+// one shard and on a sharded cluster (Config.Cluster).
 //
 // # Writing
 //
@@ -29,7 +30,11 @@
 //
 // # Deleting
 //
-// Delete runs one lightweight DELETE per table holding the subjects' rows,
+// A Warehouse is the one place that deletes, counts and exports data
+// subjects' rows: its Delete runs one lightweight DELETE per table holding
+// the subjects' rows (ON CLUSTER on a cluster, waiting for every replica),
 // then verifies with a count that none remain, and returns the counts and
-// statements as a receipt.
+// statements as a receipt. The Sink's Delete goes through the Sink's own
+// Warehouse; the regulator opens one from the destination's Config
+// (OpenWarehouse), without the sink's DDL and inserts.
 package clickhouse

@@ -15,19 +15,25 @@ import (
 // synchronous inserts; the JSON settings keep string values strings (date
 // inference is the costliest part of parsing JSON columns, and a path whose
 // type flips between batches is worse for analysts than a string) and keep
-// an object with a key written twice from failing the whole block.
-func insertSettings(token string, json bool) ch.Settings {
-	s := ch.Settings{
+// an object with a key written twice from failing the whole block. Into a
+// Distributed table, the insert returns only once every shard has its rows
+// (not when they are queued on the server), so an acknowledged batch is
+// stored.
+func (s *Sink) insertSettings(token string, json bool) ch.Settings {
+	st := ch.Settings{
 		"insert_deduplicate":         1,
 		"insert_deduplication_token": token,
 		"async_insert":               0,
 	}
-	if json {
-		s["input_format_try_infer_dates"] = 0
-		s["input_format_try_infer_datetimes"] = 0
-		s["type_json_skip_duplicated_paths"] = 1
+	if s.ddl.sharded {
+		st["distributed_foreground_insert"] = 1
 	}
-	return s
+	if json {
+		st["input_format_try_infer_dates"] = 0
+		st["input_format_try_infer_datetimes"] = 0
+		st["type_json_skip_duplicated_paths"] = 1
+	}
+	return st
 }
 
 // failure is rows refused for good, and why.
@@ -75,7 +81,7 @@ func (s *Sink) send(ctx context.Context, b *sinks.Batch, prots []protocols, g *g
 	src := source{topic: b.Topic, partition: b.Partition}
 	token := g.table + "/" + sinks.OffsetsToken(b.Topic, b.Partition, b.Offsets[rows[0]], b.Offsets[rows[len(rows)-1]], batchOffsets(b, rows))
 	if stmt, done, ok := s.nativeInsert(b, prots, g, rows); ok {
-		if err := s.conn.Exec(ch.Context(ctx, ch.WithSettings(insertSettings(token, false))), stmt); err != nil {
+		if err := s.conn.Exec(ch.Context(ctx, ch.WithSettings(s.insertSettings(token, false))), stmt); err != nil {
 			return fmt.Errorf("clickhouse: insert of %d rows into %s: %w", len(rows), g.table, err)
 		}
 		done() // only now: a failed request's body may still be being read
@@ -110,7 +116,7 @@ func (s *Sink) send(ctx context.Context, b *sinks.Batch, prots []protocols, g *g
 		return fmt.Errorf("clickhouse: %s: %d column values for %d columns", g.table, len(values), len(g.cols))
 	}
 
-	qctx := ch.Context(ctx, ch.WithSettings(insertSettings(token, hasJSON)), ch.WithColumnNamesAndTypes(g.cols))
+	qctx := ch.Context(ctx, ch.WithSettings(s.insertSettings(token, hasJSON)), ch.WithColumnNamesAndTypes(g.cols))
 	names := make([]string, len(g.cols))
 	for i, c := range g.cols {
 		names[i] = quoteIdent(c.Name)
@@ -178,6 +184,10 @@ func (s *Sink) highestOffset(ctx context.Context, pk partitionKey) (int64, error
 	err := s.cat.load(ctx, "")
 	var tables []string
 	for name, cols := range s.cat.tables {
+		// A sharded table is read through its Distributed table.
+		if s.ddl.sharded && strings.HasPrefix(name, localPrefix) {
+			continue
+		}
 		if _, ok := cols["kafka_offset"]; ok && name != tableUsers {
 			tables = append(tables, name)
 		}

@@ -23,6 +23,7 @@ type Sink struct {
 	conn driver.Conn
 	ddl  ddl
 	cat  *catalog
+	wh   *Warehouse // deletes, on the same connections
 	// core are the inserted columns of each core table, with their types.
 	core map[string][]ch.ColumnNameAndType
 
@@ -70,12 +71,13 @@ func Open(ctx context.Context, cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	conn, err := connect(cfg)
+	conn, err := connect(cfg, cfg.InFlight+2)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sink{cfg: cfg, conn: conn, ddl: newDDL(cfg), horizon: map[partitionKey]int64{}}
 	s.cat = &catalog{conn: conn, ddl: s.ddl, cfg: &s.cfg, layouts: map[layoutKey]*layout{}}
+	s.wh = &Warehouse{cfg: cfg, conn: conn, ddl: s.ddl}
 	if err := s.open(ctx); err != nil {
 		conn.Close()
 		return nil, err
@@ -100,16 +102,29 @@ func (s *Sink) open(ctx context.Context) error {
 	}
 	s.noNative = s.noNative || s.cfg.Protocol != ProtocolHTTP ||
 		s.cfg.JSONColumns == JSONType && versionLess(version, MinVersionNativeJSON)
-	core, err := s.cat.ensureCore(ctx)
+	shards := 0
+	if s.cfg.Cluster != "" {
+		var n uint64
+		if err := s.conn.QueryRow(ctx, "SELECT uniqExact(shard_num) FROM system.clusters WHERE cluster = ?", s.cfg.Cluster).Scan(&n); err != nil {
+			return fmt.Errorf("clickhouse: reading the shards of cluster %s: %w", s.cfg.Cluster, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("clickhouse: cluster %s: not in system.clusters of %s (the servers' remote_servers)", s.cfg.Cluster, strings.Join(s.cfg.Addrs, ","))
+		}
+		shards = int(n)
+	}
+	core, err := s.cat.ensureCore(ctx, shards)
 	if err != nil {
 		return err
 	}
 	s.core = core
+	s.ddl = s.cat.ddl // with the layout ensureCore decided
 	return nil
 }
 
-// connect opens the clickhouse-go pool; it does not dial yet.
-func connect(cfg Config) (driver.Conn, error) {
+// connect opens a clickhouse-go pool of at most conns connections; it does
+// not dial yet.
+func connect(cfg Config, conns int) (driver.Conn, error) {
 	tlsCfg, err := cfg.TLS.Config()
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
@@ -121,8 +136,8 @@ func connect(cfg Config) (driver.Conn, error) {
 		Auth:             ch.Auth{Username: cfg.Username, Password: cfg.Password},
 		DialTimeout:      cfg.DialTimeout,
 		ReadTimeout:      cfg.QueryTimeout,
-		MaxOpenConns:     cfg.InFlight + 2,
-		MaxIdleConns:     cfg.InFlight + 2,
+		MaxOpenConns:     conns,
+		MaxIdleConns:     conns,
 		ConnOpenStrategy: ch.ConnOpenInOrder,
 	}
 	if cfg.Protocol == ProtocolNative {

@@ -15,15 +15,15 @@ import (
 func BenchmarkDelete5000UsersOf10MRows(b *testing.B) {
 	const users, perUser, batch = 100_000, 100, 5000
 	br, _ := newBroker(b, "warehouse")
-	_, conn, db := newWarehouse(b)
+	srv, conn, db := newWarehouse(b)
 	ctx := b.Context()
 	start := time.Now()
-	if err := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO tracks SELECT toString(number), 'u' || toString(number %% %d),
-		'', 'Clicked', toDateTime64('2026-01-02 03:04:05', 3, 'UTC') FROM numbers(%d)`, users, users*perUser)); err != nil {
+	if err := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO tracks SELECT toString(number), '%s', 'u' || toString(number %% %d),
+		'', 'Clicked', toDateTime64('2026-01-02 03:04:05', 3, 'UTC') FROM numbers(%d)`, testWorkspace, users, users*perUser)); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("inserted %d rows in %s", users*perUser, time.Since(start).Round(time.Millisecond))
-	wh := NewWarehouse(conn, db)
+	wh := openWarehouse(b, srv.Addr(), db)
 	s := openService(b, br, Config{Warehouse: wh, Destinations: []Destination{{Name: "warehouse", Internal: true}}})
 	runRegulator(b, s)
 	if b.N*batch > users {

@@ -26,10 +26,11 @@ type Config struct {
 	ClientOpts []kgo.Opt
 	// Topics names the topics; default prefix "sluice.".
 	Topics topics.Names
-	// Warehouse is sluice's own ClickHouse database: it is exported from and
-	// counted after every delete (FINISHED needs zero rows). Nil: sluice has
-	// no ClickHouse tables.
-	Warehouse *Warehouse
+	// Warehouse is sluice's own ClickHouse database, opened from the
+	// clickhouse destination's settings (clickhouse.OpenWarehouse): it is
+	// exported from and counted after every delete (FINISHED needs zero
+	// rows). Nil: sluice has no ClickHouse tables. The caller closes it.
+	Warehouse Warehouse
 	// Destinations are the configured destinations, in config order.
 	Destinations []Destination
 	// RouterGroup is the router's consumer group; default "sluice-router".

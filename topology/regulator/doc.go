@@ -47,7 +47,8 @@
 //  3. destinations: one sinks.Deleter Delete call per destination for the whole
 //     batch: the internal ones (sluice's ClickHouse) always, the others
 //     (webhook deleteUrl, Kafka tombstones) unless the type is *_INTERNAL.
-//  4. clickhouse: count the subjects' rows in every table of the Warehouse;
+//  4. clickhouse: count the subjects' rows in every table of the Warehouse
+//     (user_id, anonymous_id, and an alias's previous_id; every shard);
 //     rows left are deleted and counted again; only zero rows in every
 //     table finishes the step.
 //
@@ -86,7 +87,8 @@
 //     has committed offsets at or past D. A sink commits only after
 //     delivering (STYLE: commit after every output is acknowledged), so E's
 //     row is in ClickHouse, or at the webhook, or was dropped by the sink's
-//     re-check.
+//     re-check. On a sharded cluster the row is in its shard's table, not
+//     queued: inserts into the Distributed tables wait for the shards.
 //  5. Only then it tombstones, deletes, and counts: E's row is among those
 //     deleted and counted.
 //

@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/processors/consent"
 	"github.com/sluicehq/sluice/processors/profiles"
 	"github.com/sluicehq/sluice/processors/suppress"
+	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
@@ -87,15 +88,16 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request) {
 
 // export is everything known of one subject before its rows are streamed.
 type export struct {
-	s      *Service
-	users  []string
-	anons  []string
-	topic  []ExportLine // compacted topics' records
-	tables []table
+	s       *Service
+	users   []string
+	anons   []string
+	topic   []ExportLine // compacted topics' records
+	columns []string     // the warehouse tables' columns, for the CSV header
 }
 
 // prepareExport reads the subject's records from the compacted topics
-// (identities, profiles, consent, suppressions) and lists the tables.
+// (identities, profiles, consent, suppressions) and the warehouse tables'
+// columns.
 func (s *Service) prepareExport(ctx context.Context, typ SubjectType, id string) (*export, error) {
 	x := &export{s: s}
 	ws := s.cfg.Workspace
@@ -156,11 +158,11 @@ func (s *Service) prepareExport(ctx context.Context, typ SubjectType, id string)
 		}
 	}
 	if s.cfg.Warehouse != nil {
-		ts, err := s.cfg.Warehouse.tables(ctx)
+		cols, err := s.cfg.Warehouse.SubjectColumns(ctx)
 		if err != nil {
 			return nil, err
 		}
-		x.tables = ts
+		x.columns = cols
 	}
 	return x, nil
 }
@@ -216,9 +218,14 @@ func (x *export) write(ctx context.Context, w io.Writer, format string) error {
 	if x.s.cfg.Warehouse == nil {
 		return nil
 	}
-	return x.s.cfg.Warehouse.export(ctx, x.tables, x.s.cfg.Workspace, x.users, x.anons, func(t table, row json.RawMessage) error {
-		return enc.Encode(ExportLine{Source: "clickhouse", Table: t.name, Row: row})
+	return x.s.cfg.Warehouse.Export(ctx, x.request(), func(table string, row json.RawMessage) error {
+		return enc.Encode(ExportLine{Source: "clickhouse", Table: table, Row: row})
 	})
+}
+
+// request names the subject's ids to the warehouse.
+func (x *export) request() sinks.DeleteRequest {
+	return sinks.DeleteRequest{Workspace: x.s.cfg.Workspace, UserIDs: x.users, AnonymousIDs: x.anons}
 }
 
 // writeCSV writes one header (_source, _table, _key, then the union of the
@@ -232,10 +239,8 @@ func (x *export) writeCSV(ctx context.Context, w io.Writer) error {
 			cols = append(cols, c)
 		}
 	}
-	for _, t := range x.tables {
-		for _, c := range t.columns {
-			addCol(c)
-		}
+	for _, c := range x.columns {
+		addCol(c)
 	}
 	fields := make([]map[string]json.RawMessage, len(x.topic))
 	for i, l := range x.topic {
@@ -264,12 +269,12 @@ func (x *export) writeCSV(ctx context.Context, w io.Writer) error {
 		}
 	}
 	if x.s.cfg.Warehouse != nil {
-		err := x.s.cfg.Warehouse.export(ctx, x.tables, x.s.cfg.Workspace, x.users, x.anons, func(t table, row json.RawMessage) error {
+		err := x.s.cfg.Warehouse.Export(ctx, x.request(), func(table string, row json.RawMessage) error {
 			var obj map[string]json.RawMessage
 			if err := json.Unmarshal(row, &obj); err != nil {
-				return errors.New("a row of " + t.name + " is not a JSON object")
+				return errors.New("a row of " + table + " is not a JSON object")
 			}
-			return line("clickhouse", t.name, "", obj)
+			return line("clickhouse", table, "", obj)
 		})
 		if err != nil {
 			cw.Flush()

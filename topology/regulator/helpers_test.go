@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/sinks/clickhouse"
 	"github.com/sluicehq/sluice/testenv/broker"
 	"github.com/sluicehq/sluice/testenv/chlocal"
 	"github.com/sluicehq/sluice/topology/topics"
@@ -33,18 +34,37 @@ func connectCH(t testing.TB, addr, database string) driver.Conn {
 	return conn
 }
 
+// openWarehouse opens the Warehouse of database on the ClickHouse at addr,
+// as the wiring does from the clickhouse destination's settings.
+func openWarehouse(t testing.TB, addr, database string) *clickhouse.Warehouse {
+	t.Helper()
+	cfg, err := clickhouse.FromSettings("warehouse", map[string]any{"addr": addr, "database": database, "dialTimeout": "2s", "queryTimeout": "30s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := clickhouse.OpenWarehouse(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	return wh
+}
+
 // newWarehouse starts (or shares) the local ClickHouse and returns a
-// database of the test's own with a tracks-like and a pages-like table.
+// database of the test's own with tables shaped as sluice's (workspace,
+// user_id, anonymous_id): a tracks-like, a pages-like and a users-like one,
+// and one without subjects.
 func newWarehouse(t testing.TB) (*chlocal.Server, driver.Conn, string) {
 	t.Helper()
 	srv, db := chlocal.ForTest(t)
 	conn := connectCH(t, srv.Addr(), db)
 	for _, ddl := range []string{
-		`CREATE TABLE tracks (message_id String, user_id String, anonymous_id String, event String, ts DateTime64(3, 'UTC'))
-			ENGINE = MergeTree ORDER BY (user_id, message_id)`,
-		`CREATE TABLE pages (message_id String, user_id String, anonymous_id String, name String)
+		`CREATE TABLE tracks (message_id String, workspace LowCardinality(String), user_id String, anonymous_id String, event String,
+			ts DateTime64(3, 'UTC')) ENGINE = MergeTree ORDER BY (workspace, user_id, message_id)`,
+		`CREATE TABLE pages (message_id String, workspace LowCardinality(String), user_id String, anonymous_id String, name String)
 			ENGINE = MergeTree ORDER BY message_id`,
-		`CREATE TABLE users (user_id String, email String) ENGINE = ReplacingMergeTree ORDER BY user_id`,
+		`CREATE TABLE users (workspace LowCardinality(String), user_id String, anonymous_id String, email String)
+			ENGINE = ReplacingMergeTree ORDER BY (workspace, user_id)`,
 		`CREATE TABLE unrelated (id String) ENGINE = MergeTree ORDER BY id`,
 	} {
 		if err := conn.Exec(t.Context(), ddl); err != nil {
@@ -66,13 +86,13 @@ func insertRows(t testing.TB, conn driver.Conn, users []string, n int, anons map
 	ts := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, u := range users {
 		for i := range n {
-			if err := b.Append(fmt.Sprintf("%s-%d", u, i), u, "", "Clicked", ts); err != nil {
+			if err := b.Append(fmt.Sprintf("%s-%d", u, i), testWorkspace, u, "", "Clicked", ts); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	for anon := range anons {
-		if err := b.Append("anon-"+anon, "", anon, "Viewed", ts); err != nil {
+		if err := b.Append("anon-"+anon, testWorkspace, "", anon, "Viewed", ts); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,7 +104,7 @@ func insertRows(t testing.TB, conn driver.Conn, users []string, n int, anons map
 		t.Fatal(err)
 	}
 	for _, u := range users {
-		if err := p.Append("p-"+u, u, "", "Home"); err != nil {
+		if err := p.Append("p-"+u, testWorkspace, u, "", "Home"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,7 +116,7 @@ func insertRows(t testing.TB, conn driver.Conn, users []string, n int, anons map
 		t.Fatal(err)
 	}
 	for _, id := range users {
-		if err := u.Append(id, id+"@example.com"); err != nil {
+		if err := u.Append(testWorkspace, id, "", id+"@example.com"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,7 +129,7 @@ func insertRows(t testing.TB, conn driver.Conn, users []string, n int, anons map
 func rowsOf(t testing.TB, conn driver.Conn, table, column, id string) uint64 {
 	t.Helper()
 	var n uint64
-	if err := conn.QueryRow(t.Context(), "SELECT count() FROM "+table+" WHERE "+column+" = "+quote(id)).Scan(&n); err != nil {
+	if err := conn.QueryRow(t.Context(), "SELECT count() FROM "+table+" WHERE "+column+" = ?", id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -138,7 +138,7 @@ func newEnv(t testing.TB, whAddr func(chAddr string) string) *env {
 	if whAddr != nil {
 		addr = whAddr(addr)
 	}
-	wh := NewWarehouse(connectCH(t, addr, db), db)
+	wh := openWarehouse(t, addr, db)
 	e := &env{b: b, conn: conn, db: db, wh: &countingDeleter{Deleter: wh}, hooks: newDeleteServer(t)}
 	e.cfg = Config{
 		Warehouse: wh,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/sluicehq/sluice/sinks"
 )
 
 // countBefore counts, once per regulation, its rows in every ClickHouse
@@ -38,24 +40,21 @@ func (r *runner) countBefore(ctx context.Context, regs []*Regulation) error {
 	return r.saveAll(ctx, todo)
 }
 
-// countPer counts each regulation's rows per table (as RowsBefore).
+// countPer counts each regulation's rows per table (as RowsBefore), for
+// the whole batch in one pass over the tables.
 func (r *runner) countPer(ctx context.Context, regs []*Regulation) ([][]TableRows, error) {
-	req := r.union(regs)
-	rows, names, err := r.cfg.Warehouse.countSubjects(ctx, r.cfg.Workspace, req.UserIDs, req.AnonymousIDs)
+	reqs := make([]sinks.DeleteRequest, len(regs))
+	for i, g := range regs {
+		reqs[i] = r.union([]*Regulation{g})
+	}
+	tables, rows, err := r.cfg.Warehouse.CountSubjects(ctx, reqs)
 	if err != nil {
 		return nil, err
 	}
 	out := make([][]TableRows, len(regs))
-	for i, g := range regs {
-		users, anons := set(g.userIDs()), set(g.anonymousIDs())
-		per := map[string]int64{}
-		for _, row := range rows {
-			if users[row.user] || (row.anon != "" && anons[row.anon]) {
-				per[row.table] += row.rows
-			}
-		}
-		for _, name := range names {
-			out[i] = append(out[i], TableRows{Table: name, RowsBefore: per[name]})
+	for i := range regs {
+		for j, name := range tables {
+			out[i] = append(out[i], TableRows{Table: name, RowsBefore: int64(rows[i][j])})
 		}
 	}
 	return out, nil
@@ -116,7 +115,7 @@ func (r *runner) verify(ctx context.Context, regs []*Regulation) error {
 			na += t.RowsBefore
 		}
 		st.Receipt.At, st.Receipt.Tables, st.Receipt.RowsBefore, st.Receipt.RowsAfter = now, tables, &nb, &na
-		st.Receipt.Statements = []string{"SELECT count() per table WHERE user_id IN (…) OR anonymous_id IN (…)"}
+		st.Receipt.Statements = []string{"SELECT count() per table WHERE workspace = … AND (user_id IN (…) OR anonymous_id IN (…) OR previous_id IN (…))"}
 		if na > 0 {
 			failed = fmt.Errorf("verification: %d rows of regulation %s are still in ClickHouse", na, g.ID)
 			continue
@@ -134,12 +133,4 @@ func internalDone(g *Regulation, dests []Destination) bool {
 		}
 	}
 	return true
-}
-
-func set(ids []string) map[string]bool {
-	m := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		m[id] = true
-	}
-	return m
 }

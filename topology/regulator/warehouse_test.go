@@ -1,94 +1,98 @@
 package regulator
 
 import (
-	"encoding/json"
+	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/sinks"
 )
 
-func TestWarehouseDeleteCountsAndLeavesOthers(t *testing.T) {
-	_, conn, db := newWarehouse(t)
+// The regulator counts every regulation of a batch in one pass and gives
+// each its own rows: a row of two regulations counts for both, an alias
+// counts for the id it merged (previous_id), and other workspaces' rows for
+// none. The delete receipt carries the same counts.
+func TestCountsPerRegulationAndReceipt(t *testing.T) {
+	srv, conn, db := newWarehouse(t)
 	insertRows(t, conn, []string{"u1", "u2", "u3", "o'brien"}, 3, map[string]string{"a1": "u1", "a9": ""})
-	w := NewWarehouse(conn, db)
-	ctx := t.Context()
-
-	ts, err := w.tables(ctx)
+	for _, q := range []string{
+		`CREATE TABLE aliases (message_id String, workspace LowCardinality(String), user_id String, anonymous_id String, previous_id String)
+			ENGINE = MergeTree ORDER BY message_id`,
+		`INSERT INTO aliases VALUES ('m1', 'acme', 'u7', 'a7', 'a1'), ('m2', 'globex', 'u1', '', '')`,
+		`INSERT INTO tracks VALUES ('g1', 'globex', 'u1', '', 'Clicked', now64(3))`,
+	} {
+		if err := conn.Exec(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wh := openWarehouse(t, srv.Addr(), db)
+	r := &runner{Service: &Service{cfg: Config{Workspace: testWorkspace, Warehouse: wh}}}
+	regs := []*Regulation{
+		{Request: Request{SubjectType: UserID, SubjectIDs: []string{"u1"}},
+			Progress: Progress{Linked: []LinkedIDs{{UserID: "u1", AnonymousIDs: []string{"a1"}}}}},
+		{Request: Request{SubjectType: UserID, SubjectIDs: []string{"u1", "o'brien"}}},
+		{Request: Request{SubjectType: AnonymousID, SubjectIDs: []string{"a1"}}},
+	}
+	counts, err := r.countPer(t.Context(), regs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, tb := range ts {
-		names = append(names, tb.name)
+	render := func(rows []TableRows) string {
+		s := ""
+		for _, tr := range rows {
+			s += fmt.Sprintf("%s=%d ", tr.Table, tr.RowsBefore)
+		}
+		return s
 	}
-	// users is a ReplacingMergeTree with user_id; unrelated has no user_id.
-	if want := []string{"pages", "tracks", "users"}; !equalStrings(names, want) {
-		t.Fatalf("tables = %v, want %v", names, want)
-	}
-
-	counts, _, err := w.countSubjects(ctx, testWorkspace, []string{"u1", "o'brien"}, []string{"a1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var total int64
-	for _, c := range counts {
-		total += c.rows
-	}
-	// u1: 3 tracks + 1 page + 1 user; o'brien the same; a1: 1 track.
-	if total != 11 {
-		t.Fatalf("countSubjects total = %d (%+v), want 11", total, counts)
+	for i, want := range []string{
+		"aliases=1 pages=1 tracks=4 users=1 ", // u1: 3 tracks, a page, a user; a1: a track and the alias from it
+		"aliases=0 pages=2 tracks=6 users=2 ", // u1 and o'brien
+		"aliases=1 pages=0 tracks=1 users=0 ", // a1
+	} {
+		if got := render(counts[i]); got != want {
+			t.Errorf("regulation %d: %s, want %s", i, got, want)
+		}
 	}
 
-	rc, err := w.Delete(ctx, sinks.DeleteRequest{Workspace: testWorkspace, UserIDs: []string{"u1", "o'brien"}, AnonymousIDs: []string{"a1"}})
+	req := r.union(regs)
+	rc, err := wh.Delete(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := receiptOf(rc)
-	if *got.RowsBefore != 11 || *got.RowsAfter != 0 || len(rc.Statements) != 3 {
-		t.Fatalf("receipt rows %d → %d, want 11 → 0, and 3 statements: %+v", *got.RowsBefore, *got.RowsAfter, rc)
+	// u1 (5), o'brien (5), a1's track and alias (2).
+	if *got.RowsBefore != 12 || *got.RowsAfter != 0 || len(rc.Statements) != 4 {
+		t.Fatalf("receipt rows %d → %d, want 12 → 0, and 4 statements: %+v", *got.RowsBefore, *got.RowsAfter, rc)
 	}
-	for _, id := range []string{"u1", "o'brien"} {
-		if n := rowsOf(t, conn, "tracks", "user_id", id); n != 0 {
-			t.Errorf("%s still has %d tracks", id, n)
-		}
-	}
-	if n := rowsOf(t, conn, "tracks", "anonymous_id", "a1"); n != 0 {
-		t.Errorf("a1 still has %d tracks", n)
+	if n := rowsOf(t, conn, "tracks", "user_id", "u1"); n != 1 {
+		t.Errorf("u1 has %d tracks, want globex's 1", n)
 	}
 	if n := rowsOf(t, conn, "tracks", "anonymous_id", "a9"); n != 1 {
-		t.Errorf("a9 has %d tracks, want 1", n)
+		t.Errorf("a9 has %d tracks, want 1 (untouched)", n)
 	}
-	for _, id := range []string{"u2", "u3"} {
-		if n := rowsOf(t, conn, "tracks", "user_id", id); n != 3 {
-			t.Errorf("%s has %d tracks, want 3 (untouched)", id, n)
-		}
+	if n := rowsOf(t, conn, "tracks", "user_id", "u2"); n != 3 {
+		t.Errorf("u2 has %d tracks, want 3 (untouched)", n)
 	}
-
-	var rows []json.RawMessage
-	err = w.export(ctx, ts, testWorkspace, []string{"u2"}, nil, func(tb table, row json.RawMessage) error {
-		rows = append(rows, row)
-		return nil
-	})
+	after, err := r.countPer(t.Context(), regs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 5 {
-		t.Fatalf("export of u2: %d rows, want 5: %s", len(rows), rows)
-	}
-	var first map[string]any
-	if err := json.Unmarshal(rows[0], &first); err != nil || first["user_id"] != "u2" {
-		t.Fatalf("export row %s: %v", rows[0], err)
+	for i := range regs {
+		if s := render(after[i]); s != "aliases=0 pages=0 tracks=0 users=0 " {
+			t.Errorf("regulation %d after the delete: %s", i, s)
+		}
 	}
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
+// The warehouse the regulator is given is the ClickHouse destination's:
+// opened from its settings without a server up, it waits for one.
+func TestWarehouseOpensWithoutServer(t *testing.T) {
+	wh := openWarehouse(t, "127.0.0.1:1", "sluice")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err := wh.Delete(ctx, sinks.DeleteRequest{Workspace: testWorkspace, UserIDs: []string{"u1"}})
+	if err == nil || classify(t.Context(), err) != classRetry {
+		t.Fatalf("delete with no server: %v, want a retried error", err)
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -207,7 +207,7 @@ func TestWrongPolicyIsFatalAndLeftAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "refuse  sluice.suppressions") ||
-		!strings.Contains(out.String(), "cleanup.policy delete, want compact: left, switching between delete and compact") {
+		!strings.Contains(out.String(), "cleanup.policy delete, want compact (left: switching it is a decision about the topic's data); 6 other configs differ (left until cleanup.policy is right)") {
 		t.Errorf("apply steps:\n%s", out.String())
 	}
 	// Apply changed nothing on it, not even the configs that follow the
@@ -365,5 +365,25 @@ func TestApplyWhileAnotherCreates(t *testing.T) {
 	}
 	if got := readConfigs(t, adm, specs[0].Name)["retention.ms"]; got != "604800000" {
 		t.Errorf("retention.ms %s, want 604800000", got)
+	}
+}
+
+func TestOtherReplicationIsReportedNotChanged(t *testing.T) {
+	b := broker.ForTest(t)
+	adm := admin(t, b)
+	specs := topics.ForConfig(config.Config{Topics: config.Topics{ReplicationFactor: 3}})[:1]
+	createRaw(t, adm, specs[0].Name, 3, specs[0].Wanted()) // one replica: the broker has one node
+
+	steps, err := topics.Apply(t.Context(), adm, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := steps[0]
+	if st.Action != topics.Keep || len(st.Diffs) != 1 || st.Diffs[0].Key != topics.KeyReplicationFactor ||
+		st.Diffs[0].Current != "1" || st.Diffs[0].Wanted != "3" || !st.Diffs[0].Manual {
+		t.Fatalf("%s: %s %+v, want keep with replication.factor 1, want 3", st.Spec.Name, st.Action, st.Diffs)
+	}
+	if err := topics.Check(t.Context(), adm, specs); err != nil {
+		t.Errorf("check: %v (replication does not stop a role)", err)
 	}
 }

@@ -76,10 +76,11 @@ type PolicyError struct {
 }
 
 func (e *PolicyError) Error() string {
-	return fmt.Sprintf("topic %s has cleanup.policy %q, sluice needs %q: %s, so `sluice topics apply` will not do it; "+
-		"decide what happens to its records, then run `kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config cleanup.policy=%s`, "+
+	return fmt.Sprintf("topic %s has cleanup.policy %q, sluice needs %q: switching between delete and compact is a decision about "+
+		"the topic's data (compact keeps only the last record per key, delete expires records by age), so `sluice topics apply` will not do it; "+
+		"decide what happens to its records, then run `kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name %s --add-config cleanup.policy=%s`, "+
 		"or delete the topic and run `%s`",
-		e.Topic, e.Found, e.Wanted, reasonPolicy, e.Topic, e.Wanted, applyHint)
+		e.Topic, e.Found, e.Wanted, e.Topic, e.Wanted, applyHint)
 }
 
 func (st Step) policyError() *PolicyError {

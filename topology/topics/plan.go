@@ -56,18 +56,18 @@ const (
 
 // Reasons Apply leaves a difference.
 const (
-	reasonPolicy = "switching between delete and compact is a decision about the topic's data " +
-		"(compact keeps only the last record per key, delete expires records by age)"
-	reasonPartitions  = "adding partitions moves keys to other partitions and breaks per-user order"
-	reasonReplication = "changing replication is a partition reassignment"
-	reasonFollows     = "left until cleanup.policy is right"
+	reasonPolicy      = "switching it is a decision about the topic's data"
+	reasonPartitions  = "adding partitions moves keys and breaks per-user order"
+	reasonReplication = "changing it is a partition reassignment"
+	reasonFollows     = "until cleanup.policy is right"
 )
 
 // Step is one topic's part of a plan: what Apply would do with it, or did.
 type Step struct {
 	Spec   Spec
 	Action Action
-	// Diffs are the differences of an existing topic, in key order.
+	// Diffs are the differences of an existing topic: configs in key order,
+	// then partitions and replication.
 	Diffs []Diff
 	// Err is why Apply failed to create or alter the topic; nil in a plan.
 	Err error

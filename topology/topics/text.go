@@ -49,9 +49,17 @@ func (st Step) details() string {
 	if st.Action == Create {
 		return st.Spec.describe()
 	}
-	parts := make([]string, len(st.Diffs))
-	for i, d := range st.Diffs {
-		parts[i] = d.String()
+	var parts []string
+	following := 0
+	for _, d := range st.Diffs {
+		if d.Reason == reasonFollows {
+			following++
+			continue
+		}
+		parts = append(parts, d.String())
+	}
+	if following > 0 {
+		parts = append(parts, fmt.Sprintf("%d other config%s differ%s (left %s)", following, plural(following), singular(following), reasonFollows))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -77,11 +85,11 @@ func (s Spec) describe() string {
 }
 
 // String is "key current → wanted", or for a difference Apply leaves
-// "key current, want wanted: left, reason".
+// "key current, want wanted (left: reason)".
 func (d Diff) String() string {
 	cur, want := value(d.Key, d.Current), value(d.Key, d.Wanted)
 	if d.Manual {
-		return fmt.Sprintf("%s %s, want %s: left, %s", d.Key, cur, want, d.Reason)
+		return fmt.Sprintf("%s %s, want %s (left: %s)", d.Key, cur, want, d.Reason)
 	}
 	return fmt.Sprintf("%s %s → %s", d.Key, cur, want)
 }
@@ -109,4 +117,19 @@ func value(key, v string) string {
 		}
 	}
 	return v
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// singular is the verb ending of a present-tense verb with n subjects.
+func singular(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
 }

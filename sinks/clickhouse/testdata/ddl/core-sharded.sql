@@ -1,0 +1,225 @@
+CREATE DATABASE IF NOT EXISTS `sluice` ON CLUSTER `analytics`;
+
+CREATE TABLE IF NOT EXISTS `sluice`.`local_tracks` ON CLUSTER `analytics`
+(
+    `message_id` String COMMENT 'Segment messageId: unique per event',
+    `workspace` LowCardinality(String) COMMENT 'the tenant (sluice.yaml workspace)',
+    `source` LowCardinality(String) COMMENT 'the source whose write key sent the event',
+    `user_id` String COMMENT 'userId; empty when the user was anonymous',
+    `anonymous_id` String COMMENT 'anonymousId; empty when the sender gave none',
+    `event` LowCardinality(String) COMMENT 'the track event\'s name',
+    `timestamp` DateTime64(3, 'UTC') COMMENT 'when the event happened, corrected for the sender\'s clock skew',
+    `original_timestamp` Nullable(DateTime64(3, 'UTC')) COMMENT 'timestamp as the sender wrote it',
+    `sent_at` Nullable(DateTime64(3, 'UTC')) COMMENT 'when the sender says it sent the event',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when sluice\'s tracking API received the event',
+    `context` JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, `userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, `campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, `app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, `device.model` String, `device.type` String, `os.name` String, `os.version` String) COMMENT 'the context object as sent (library, page, userAgent, ip, protocols, ...)',
+    `properties` JSON COMMENT 'the properties object as delivered (after the tracking plan\'s omissions)',
+    `plan` LowCardinality(String) COMMENT 'tracking plan that judged the event; empty when none',
+    `plan_version` UInt32 COMMENT 'published version of that plan; 0 when none',
+    `event_version` UInt32 COMMENT 'schema version of the planned event; 0 when unplanned',
+    `kafka_topic` LowCardinality(String) COMMENT 'topic sluice delivered the event from',
+    `kafka_partition` Int32 COMMENT 'partition sluice delivered the event from',
+    `kafka_offset` Int64 COMMENT 'offset sluice delivered the event from: with topic and partition, the delivery\'s identity',
+    `loaded_at` DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was inserted',
+    INDEX idx_user_id user_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree()
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (workspace, toDate(timestamp), event, user_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'This shard\'s rows of tracks: query tracks. One row per track call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`tracks` ON CLUSTER `analytics` AS `sluice`.`local_tracks`
+ENGINE = Distributed('analytics', 'sluice', 'local_tracks', cityHash64(if(user_id = '', anonymous_id, user_id)))
+COMMENT 'One row per track call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`local_identifies` ON CLUSTER `analytics`
+(
+    `message_id` String COMMENT 'Segment messageId: unique per event',
+    `workspace` LowCardinality(String) COMMENT 'the tenant (sluice.yaml workspace)',
+    `source` LowCardinality(String) COMMENT 'the source whose write key sent the event',
+    `user_id` String COMMENT 'userId; empty when the user was anonymous',
+    `anonymous_id` String COMMENT 'anonymousId; empty when the sender gave none',
+    `timestamp` DateTime64(3, 'UTC') COMMENT 'when the event happened, corrected for the sender\'s clock skew',
+    `original_timestamp` Nullable(DateTime64(3, 'UTC')) COMMENT 'timestamp as the sender wrote it',
+    `sent_at` Nullable(DateTime64(3, 'UTC')) COMMENT 'when the sender says it sent the event',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when sluice\'s tracking API received the event',
+    `context` JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, `userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, `campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, `app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, `device.model` String, `device.type` String, `os.name` String, `os.version` String) COMMENT 'the context object as sent (library, page, userAgent, ip, protocols, ...)',
+    `traits` JSON COMMENT 'the traits object as delivered',
+    `plan` LowCardinality(String) COMMENT 'tracking plan that judged the event; empty when none',
+    `plan_version` UInt32 COMMENT 'published version of that plan; 0 when none',
+    `kafka_topic` LowCardinality(String) COMMENT 'topic sluice delivered the event from',
+    `kafka_partition` Int32 COMMENT 'partition sluice delivered the event from',
+    `kafka_offset` Int64 COMMENT 'offset sluice delivered the event from: with topic and partition, the delivery\'s identity',
+    `loaded_at` DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was inserted',
+    INDEX idx_user_id user_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree()
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (workspace, toDate(timestamp), user_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'This shard\'s rows of identifies: query identifies. One row per identify call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`identifies` ON CLUSTER `analytics` AS `sluice`.`local_identifies`
+ENGINE = Distributed('analytics', 'sluice', 'local_identifies', cityHash64(if(user_id = '', anonymous_id, user_id)))
+COMMENT 'One row per identify call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`local_pages` ON CLUSTER `analytics`
+(
+    `message_id` String COMMENT 'Segment messageId: unique per event',
+    `workspace` LowCardinality(String) COMMENT 'the tenant (sluice.yaml workspace)',
+    `source` LowCardinality(String) COMMENT 'the source whose write key sent the event',
+    `user_id` String COMMENT 'userId; empty when the user was anonymous',
+    `anonymous_id` String COMMENT 'anonymousId; empty when the sender gave none',
+    `name` String COMMENT 'the page or screen name',
+    `category` LowCardinality(String) COMMENT 'the page or screen category',
+    `timestamp` DateTime64(3, 'UTC') COMMENT 'when the event happened, corrected for the sender\'s clock skew',
+    `original_timestamp` Nullable(DateTime64(3, 'UTC')) COMMENT 'timestamp as the sender wrote it',
+    `sent_at` Nullable(DateTime64(3, 'UTC')) COMMENT 'when the sender says it sent the event',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when sluice\'s tracking API received the event',
+    `context` JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, `userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, `campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, `app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, `device.model` String, `device.type` String, `os.name` String, `os.version` String) COMMENT 'the context object as sent (library, page, userAgent, ip, protocols, ...)',
+    `properties` JSON COMMENT 'the properties object as delivered (after the tracking plan\'s omissions)',
+    `plan` LowCardinality(String) COMMENT 'tracking plan that judged the event; empty when none',
+    `plan_version` UInt32 COMMENT 'published version of that plan; 0 when none',
+    `kafka_topic` LowCardinality(String) COMMENT 'topic sluice delivered the event from',
+    `kafka_partition` Int32 COMMENT 'partition sluice delivered the event from',
+    `kafka_offset` Int64 COMMENT 'offset sluice delivered the event from: with topic and partition, the delivery\'s identity',
+    `loaded_at` DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was inserted',
+    INDEX idx_user_id user_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree()
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (workspace, toDate(timestamp), name, user_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'This shard\'s rows of pages: query pages. One row per page call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`pages` ON CLUSTER `analytics` AS `sluice`.`local_pages`
+ENGINE = Distributed('analytics', 'sluice', 'local_pages', cityHash64(if(user_id = '', anonymous_id, user_id)))
+COMMENT 'One row per page call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`local_screens` ON CLUSTER `analytics`
+(
+    `message_id` String COMMENT 'Segment messageId: unique per event',
+    `workspace` LowCardinality(String) COMMENT 'the tenant (sluice.yaml workspace)',
+    `source` LowCardinality(String) COMMENT 'the source whose write key sent the event',
+    `user_id` String COMMENT 'userId; empty when the user was anonymous',
+    `anonymous_id` String COMMENT 'anonymousId; empty when the sender gave none',
+    `name` String COMMENT 'the page or screen name',
+    `category` LowCardinality(String) COMMENT 'the page or screen category',
+    `timestamp` DateTime64(3, 'UTC') COMMENT 'when the event happened, corrected for the sender\'s clock skew',
+    `original_timestamp` Nullable(DateTime64(3, 'UTC')) COMMENT 'timestamp as the sender wrote it',
+    `sent_at` Nullable(DateTime64(3, 'UTC')) COMMENT 'when the sender says it sent the event',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when sluice\'s tracking API received the event',
+    `context` JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, `userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, `campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, `app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, `device.model` String, `device.type` String, `os.name` String, `os.version` String) COMMENT 'the context object as sent (library, page, userAgent, ip, protocols, ...)',
+    `properties` JSON COMMENT 'the properties object as delivered (after the tracking plan\'s omissions)',
+    `plan` LowCardinality(String) COMMENT 'tracking plan that judged the event; empty when none',
+    `plan_version` UInt32 COMMENT 'published version of that plan; 0 when none',
+    `kafka_topic` LowCardinality(String) COMMENT 'topic sluice delivered the event from',
+    `kafka_partition` Int32 COMMENT 'partition sluice delivered the event from',
+    `kafka_offset` Int64 COMMENT 'offset sluice delivered the event from: with topic and partition, the delivery\'s identity',
+    `loaded_at` DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was inserted',
+    INDEX idx_user_id user_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree()
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (workspace, toDate(timestamp), name, user_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'This shard\'s rows of screens: query screens. One row per screen call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`screens` ON CLUSTER `analytics` AS `sluice`.`local_screens`
+ENGINE = Distributed('analytics', 'sluice', 'local_screens', cityHash64(if(user_id = '', anonymous_id, user_id)))
+COMMENT 'One row per screen call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`local_groups` ON CLUSTER `analytics`
+(
+    `message_id` String COMMENT 'Segment messageId: unique per event',
+    `workspace` LowCardinality(String) COMMENT 'the tenant (sluice.yaml workspace)',
+    `source` LowCardinality(String) COMMENT 'the source whose write key sent the event',
+    `user_id` String COMMENT 'userId; empty when the user was anonymous',
+    `anonymous_id` String COMMENT 'anonymousId; empty when the sender gave none',
+    `group_id` String COMMENT 'the group the user joined',
+    `timestamp` DateTime64(3, 'UTC') COMMENT 'when the event happened, corrected for the sender\'s clock skew',
+    `original_timestamp` Nullable(DateTime64(3, 'UTC')) COMMENT 'timestamp as the sender wrote it',
+    `sent_at` Nullable(DateTime64(3, 'UTC')) COMMENT 'when the sender says it sent the event',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when sluice\'s tracking API received the event',
+    `context` JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, `userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, `campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, `app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, `device.model` String, `device.type` String, `os.name` String, `os.version` String) COMMENT 'the context object as sent (library, page, userAgent, ip, protocols, ...)',
+    `traits` JSON COMMENT 'the traits object as delivered',
+    `plan` LowCardinality(String) COMMENT 'tracking plan that judged the event; empty when none',
+    `plan_version` UInt32 COMMENT 'published version of that plan; 0 when none',
+    `kafka_topic` LowCardinality(String) COMMENT 'topic sluice delivered the event from',
+    `kafka_partition` Int32 COMMENT 'partition sluice delivered the event from',
+    `kafka_offset` Int64 COMMENT 'offset sluice delivered the event from: with topic and partition, the delivery\'s identity',
+    `loaded_at` DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was inserted',
+    INDEX idx_user_id user_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree()
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (workspace, toDate(timestamp), group_id, user_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'This shard\'s rows of groups: query groups. One row per group call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`groups` ON CLUSTER `analytics` AS `sluice`.`local_groups`
+ENGINE = Distributed('analytics', 'sluice', 'local_groups', cityHash64(if(user_id = '', anonymous_id, user_id)))
+COMMENT 'One row per group call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`local_aliases` ON CLUSTER `analytics`
+(
+    `message_id` String COMMENT 'Segment messageId: unique per event',
+    `workspace` LowCardinality(String) COMMENT 'the tenant (sluice.yaml workspace)',
+    `source` LowCardinality(String) COMMENT 'the source whose write key sent the event',
+    `user_id` String COMMENT 'userId; empty when the user was anonymous',
+    `anonymous_id` String COMMENT 'anonymousId; empty when the sender gave none',
+    `previous_id` String COMMENT 'the id merged into user_id (often an anonymousId)',
+    `timestamp` DateTime64(3, 'UTC') COMMENT 'when the event happened, corrected for the sender\'s clock skew',
+    `original_timestamp` Nullable(DateTime64(3, 'UTC')) COMMENT 'timestamp as the sender wrote it',
+    `sent_at` Nullable(DateTime64(3, 'UTC')) COMMENT 'when the sender says it sent the event',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when sluice\'s tracking API received the event',
+    `context` JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, `userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, `campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, `app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, `device.model` String, `device.type` String, `os.name` String, `os.version` String) COMMENT 'the context object as sent (library, page, userAgent, ip, protocols, ...)',
+    `plan` LowCardinality(String) COMMENT 'tracking plan that judged the event; empty when none',
+    `plan_version` UInt32 COMMENT 'published version of that plan; 0 when none',
+    `kafka_topic` LowCardinality(String) COMMENT 'topic sluice delivered the event from',
+    `kafka_partition` Int32 COMMENT 'partition sluice delivered the event from',
+    `kafka_offset` Int64 COMMENT 'offset sluice delivered the event from: with topic and partition, the delivery\'s identity',
+    `loaded_at` DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was inserted',
+    INDEX idx_user_id user_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_anonymous_id anonymous_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_previous_id previous_id TYPE bloom_filter(0.001) GRANULARITY 1
+)
+ENGINE = ReplicatedMergeTree()
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (workspace, toDate(timestamp), user_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'This shard\'s rows of aliases: query aliases. One row per alias call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`aliases` ON CLUSTER `analytics` AS `sluice`.`local_aliases`
+ENGINE = Distributed('analytics', 'sluice', 'local_aliases', cityHash64(if(user_id = '', anonymous_id, user_id)))
+COMMENT 'One row per alias call.';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`local_users` ON CLUSTER `analytics`
+(
+    `workspace` LowCardinality(String) COMMENT 'the tenant (sluice.yaml workspace)',
+    `user_id` String COMMENT 'userId',
+    `anonymous_id` String COMMENT 'anonymousId of the latest identify',
+    `traits` JSON COMMENT 'traits of the latest identify',
+    `source` LowCardinality(String) COMMENT 'the source of the latest identify',
+    `message_id` String COMMENT 'messageId of the latest identify',
+    `timestamp` DateTime64(3, 'UTC') COMMENT 'when the latest identify happened',
+    `received_at` DateTime64(3, 'UTC') COMMENT 'when the latest identify was received: the row\'s version',
+    `kafka_topic` LowCardinality(String) COMMENT 'topic sluice delivered the event from',
+    `kafka_partition` Int32 COMMENT 'partition sluice delivered the event from',
+    `kafka_offset` Int64 COMMENT 'offset sluice delivered the event from: with topic and partition, the delivery\'s identity',
+    `loaded_at` DateTime64(3, 'UTC') DEFAULT now64(3) COMMENT 'when the row was inserted'
+)
+ENGINE = ReplicatedReplacingMergeTree(received_at)
+ORDER BY (workspace, user_id)
+SETTINGS replicated_deduplication_window = 10000
+COMMENT 'This shard\'s rows of users: query users. The latest identify of each user (ReplacingMergeTree: query with FINAL).';
+
+CREATE TABLE IF NOT EXISTS `sluice`.`users` ON CLUSTER `analytics` AS `sluice`.`local_users`
+ENGINE = Distributed('analytics', 'sluice', 'local_users', cityHash64(if(user_id = '', anonymous_id, user_id)))
+COMMENT 'The latest identify of each user (ReplacingMergeTree: query with FINAL).';
