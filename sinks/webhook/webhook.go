@@ -1,10 +1,11 @@
 // Package webhook delivers event batches to an HTTP endpoint.
 //
 // Each batch is one POST of {"batch": [event, …]} (events in the routed
-// format of the dest.<name> topic), signed with HMAC-SHA256 over the exact
-// body in X-Sluice-Signature ("sha256=" and the hex digest) when a secret is
-// set, and carrying an Idempotency-Key derived from the batch's topic,
-// partition and offsets. 2xx is success; 408, 429 and 5xx are retryable
+// format of the dest.<name> topic), carrying an Idempotency-Key derived from
+// the batch's topic, partition and offsets and, when a secret is set, an
+// X-Sluice-Signature over the time, that key and the exact body (see Sign),
+// which receivers refuse outside SignatureTolerance. URLs reach logs and
+// errors only through Redact. 2xx is success; 408, 429 and 5xx are retryable
 // (Retry-After is honoured through sinks.RetryAfter); other statuses,
 // redirects included, are permanent.
 //
@@ -21,7 +22,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -51,9 +51,14 @@ type Config struct {
 	// DeleteURL receives deletion requests; empty means the destination
 	// cannot delete. Setting `deleteUrl`.
 	DeleteURL string
-	// Secret signs every body; empty sends no signature. Setting `secret`,
-	// or `secretEnv` naming an environment variable that holds it.
+	// Secret signs every request (see Sign); empty sends no signature.
+	// Setting `secret`, or `secretEnv` naming an environment variable that
+	// holds it.
 	Secret string
+	// PreviousSecret is also signed with, during a rotation, until every
+	// receiver knows Secret; needs Secret. Setting `previousSecret`, or
+	// `previousSecretEnv`.
+	PreviousSecret string
 	// Headers are sent with every request (e.g. Authorization). Setting
 	// `headers`, a map.
 	Headers map[string]string
@@ -80,23 +85,23 @@ type Config struct {
 func FromSettings(dest string, settings map[string]any) (Config, error) {
 	r := sinks.ReadSettings(dest, settings)
 	c := Config{
-		URL:         r.String("url", ""),
-		DeleteURL:   r.String("deleteUrl", ""),
-		Secret:      r.String("secret", ""),
-		Timeout:     r.Duration("timeout", 0),
-		TLS:         r.TLS(),
-		BatchEvents: r.Int("batchEvents", 0),
-		BatchBytes:  r.Int("batchBytes", 0),
-		BatchWait:   r.Duration("batchWait", 0),
-		InFlight:    r.Int("inFlight", 0),
+		URL:            r.String("url", ""),
+		DeleteURL:      r.String("deleteUrl", ""),
+		Secret:         r.String("secret", ""),
+		PreviousSecret: r.String("previousSecret", ""),
+		Timeout:        r.Duration("timeout", 0),
+		TLS:            r.TLS(),
+		BatchEvents:    r.Int("batchEvents", 0),
+		BatchBytes:     r.Int("batchBytes", 0),
+		BatchWait:      r.Duration("batchWait", 0),
+		InFlight:       r.Int("inFlight", 0),
 	}
-	if env := r.String("secretEnv", ""); env != "" {
-		v, ok := os.LookupEnv(env)
-		if !ok || v == "" {
-			// An empty secret would send unsigned requests without a word.
-			return c, fmt.Errorf("destination %s: setting secretEnv: environment variable %s is not set or empty", dest, env)
-		}
-		c.Secret = v
+	var err error
+	if c.Secret, err = secretFromEnv(dest, "secretEnv", r.String("secretEnv", ""), c.Secret); err != nil {
+		return c, err
+	}
+	if c.PreviousSecret, err = secretFromEnv(dest, "previousSecretEnv", r.String("previousSecretEnv", ""), c.PreviousSecret); err != nil {
+		return c, err
 	}
 	c.Headers = r.StringMap("headers")
 	if err := r.Err(); err != nil {
@@ -107,6 +112,20 @@ func FromSettings(dest string, settings map[string]any) (Config, error) {
 		return c, fmt.Errorf("destination %s: %w", dest, err)
 	}
 	return c, nil
+}
+
+// secretFromEnv returns the value of the environment variable env names
+// (setting's value), or value when env is empty. An unset or empty variable
+// is an error: an empty secret would send unsigned requests without a word.
+func secretFromEnv(dest, setting, env, value string) (string, error) {
+	if env == "" {
+		return value, nil
+	}
+	v, ok := os.LookupEnv(env)
+	if !ok || v == "" {
+		return "", fmt.Errorf("destination %s: setting %s: environment variable %s is not set or empty", dest, setting, env)
+	}
+	return v, nil
 }
 
 // WithDefaults returns c with every unset field given its default.
@@ -140,13 +159,24 @@ func (c Config) Validate() error {
 		}
 		p, err := url.Parse(u.v)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("webhook: %s %q: want an http or https URL", u.name, u.v)
+			return fmt.Errorf("webhook: %s %q: want an http or https URL", u.name, Redact(u.v))
 		}
+	}
+	if c.PreviousSecret != "" && c.Secret == "" {
+		return errors.New("webhook: previousSecret needs secret: it is signed with during a rotation only")
 	}
 	if c.Timeout < 0 || c.BatchEvents < 0 || c.BatchBytes < 0 || c.BatchWait < 0 || c.InFlight < 0 {
 		return errors.New("webhook: timeout, batchEvents, batchBytes, batchWait and inFlight must not be negative")
 	}
 	return nil
+}
+
+// secrets are the secrets requests are signed with, the current one first.
+func (c Config) secrets() []string {
+	if c.PreviousSecret == "" {
+		return []string{c.Secret}
+	}
+	return []string{c.Secret, c.PreviousSecret}
 }
 
 // Sink posts batches to a webhook. It is not a sinks.Deleter; see Open.
@@ -271,19 +301,19 @@ func (s *Sink) post(ctx context.Context, url string, body []byte, key string) (a
 	req.Header.Set("User-Agent", "sluice-webhook/1")
 	req.Header.Set(IdempotencyHeader, key)
 	if s.cfg.Secret != "" {
-		req.Header.Set(SignatureHeader, Sign(s.cfg.Secret, body))
+		req.Header.Set(SignatureHeader, Sign(time.Now(), key, body, s.cfg.secrets()...))
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return answer{}, fmt.Errorf("webhook: POST %s: %w", url, err)
+		return answer{}, fmt.Errorf("webhook: POST %s: %w", Redact(url), redactErr(err))
 	}
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // reuse the connection
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		err := &sinks.StatusError{Code: resp.StatusCode, RetryAfter: sinks.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), Body: string(excerpt)}
-		s.cfg.Logger.Warn("webhook refused", "url", url, "status", resp.StatusCode, "retry_after", err.RetryAfter)
-		return answer{}, fmt.Errorf("webhook: POST %s: %w", url, err)
+		s.cfg.Logger.Warn("webhook refused", "url", Redact(url), "status", resp.StatusCode, "retry_after", err.RetryAfter)
+		return answer{}, fmt.Errorf("webhook: POST %s: %w", Redact(url), err)
 	}
 	return answer{status: resp.StatusCode, body: string(excerpt)}, nil
 }
@@ -291,20 +321,6 @@ func (s *Sink) post(ctx context.Context, url string, body []byte, key string) (a
 type answer struct {
 	status int
 	body   string
-}
-
-// Sign is the X-Sluice-Signature of body: "sha256=" and the hex HMAC-SHA256
-// keyed by secret. Receivers compute it over the raw body and compare with
-// hmac.Equal.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// Verify reports whether signature is body's signature under secret.
-func Verify(secret string, body []byte, signature string) bool {
-	return hmac.Equal([]byte(Sign(secret, body)), []byte(signature))
 }
 
 // DeleteBody is what Delete posts to deleteUrl.

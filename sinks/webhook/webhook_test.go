@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func (r *receiver) read(w http.ResponseWriter, req *http.Request) ([]byte, bool)
 	if err != nil {
 		return nil, false
 	}
-	if !Verify(secret, body, req.Header.Get(SignatureHeader)) {
+	if err := Verify(req.Header.Get(SignatureHeader), req.Header.Get(IdempotencyHeader), body, time.Now(), secret); err != nil {
 		r.t.Errorf("bad signature %q", req.Header.Get(SignatureHeader))
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return nil, false
@@ -282,13 +283,65 @@ func TestRequestShape(t *testing.T) {
 
 func TestSignature(t *testing.T) {
 	body := []byte(`{"batch":[]}`)
-	sig := Sign("k", body)
-	// echo -n '{"batch":[]}' | openssl dgst -sha256 -hmac k
-	if sig != "sha256=671e375f32b6d307037df376330c518de9ab279e7f40622214503cbd83456b58" || !Verify("k", body, sig) {
+	at := time.Unix(1733300000, 0)
+	sig := Sign(at, "delete/abc", body, "k")
+	// printf '%s' '1733300000.delete/abc.{"batch":[]}' | openssl dgst -sha256 -hmac k
+	if sig != "t=1733300000,v1=23e23da60ee8e7844652a703db5c91dac9e5101ba60a4ffbaa1ad03f8e44306e" {
 		t.Fatalf("Sign = %s, want openssl's digest", sig)
 	}
-	if Verify("k", []byte(`{"batch":[ ]}`), sig) || Verify("other", body, sig) {
-		t.Fatal("Verify accepted a changed body or another secret")
+	if err := Verify(sig, "delete/abc", body, at.Add(time.Minute), "k"); err != nil {
+		t.Fatalf("Verify of a fresh signature: %v", err)
+	}
+	refused := []struct {
+		name   string
+		header string
+		key    string
+		body   string
+		at     time.Time
+		want   error
+	}{
+		{"changed body", sig, "delete/abc", `{"batch":[ ]}`, at, ErrSignatureMismatch},
+		{"other key", sig, "delete/abd", `{"batch":[]}`, at, ErrSignatureMismatch},
+		{"replayed late", sig, "delete/abc", `{"batch":[]}`, at.Add(SignatureTolerance + time.Second), ErrSignatureExpired},
+		{"from the future", sig, "delete/abc", `{"batch":[]}`, at.Add(-SignatureTolerance - time.Second), ErrSignatureExpired},
+		{"old format", "sha256=671e375f32b6d307037df376330c518de9ab279e7f40622214503cbd83456b58", "delete/abc", `{"batch":[]}`, at, ErrSignatureMalformed},
+		{"no digest", "t=1733300000", "delete/abc", `{"batch":[]}`, at, ErrSignatureMalformed},
+		{"time changed", strings.Replace(sig, "t=1733300000", "t=1733300001", 1), "delete/abc", `{"batch":[]}`, at, ErrSignatureMismatch},
+	}
+	for _, tc := range refused {
+		if err := Verify(tc.header, tc.key, []byte(tc.body), tc.at, "k"); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Verify = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := Verify(sig, "delete/abc", body, at, "other"); !errors.Is(err, ErrSignatureMismatch) {
+		t.Errorf("another secret: Verify = %v", err)
+	}
+	// During a rotation both secrets sign; a receiver knowing either accepts.
+	rotating := Sign(at, "k1", body, "new", "old")
+	for _, secret := range []string{"new", "old"} {
+		if err := Verify(rotating, "k1", body, at, secret); err != nil {
+			t.Errorf("rotation: a receiver with %q refused: %v", secret, err)
+		}
+	}
+}
+
+// URLs reach logs and errors only redacted: no user info, no query values.
+func TestRedact(t *testing.T) {
+	got := Redact("http://user:pa55@crm.example.com/delete?token=s3cret&x=1")
+	if strings.Contains(got, "pa55") || strings.Contains(got, "s3cret") || strings.Contains(got, "user:") {
+		t.Fatalf("Redact kept a credential: %s", got)
+	}
+	if !strings.Contains(got, "crm.example.com/delete") {
+		t.Fatalf("Redact lost the host and path: %s", got)
+	}
+	s, err := Open(Config{URL: "http://user:pa55@127.0.0.1:1/events?token=s3cret", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(t.Context())
+	werr := s.Write(t.Context(), sinktest.NewBatch("t", 0, 0, sinktest.Events("redact", 1)))
+	if werr == nil || strings.Contains(werr.Error(), "pa55") || strings.Contains(werr.Error(), "s3cret") {
+		t.Fatalf("Write to an unreachable URL: error %v shows a credential (or no error)", werr)
 	}
 }
 

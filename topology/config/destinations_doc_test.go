@@ -11,11 +11,14 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/sinks/clickhouse"
@@ -389,6 +392,24 @@ func TestDestinationsDocWebhookDelete(t *testing.T) {
 		t.Errorf("Host: sent %q, the page shows %q", got.URL.Host, host)
 	}
 	want.header.Del("Host")
+	// The signature carries the time of sending: the page's must verify at
+	// its own time, the one sent at now.
+	pageSig, sentSig := want.header.Get(webhook.SignatureHeader), got.Header.Get(webhook.SignatureHeader)
+	want.header.Del(webhook.SignatureHeader)
+	got.Header.Del(webhook.SignatureHeader)
+	key := want.header.Get(webhook.IdempotencyHeader)
+	if err := webhook.Verify(pageSig, key, want.body, signedAt(t, pageSig), cfg.Secret); err != nil {
+		t.Errorf("the page's signature %q does not verify: %v", pageSig, err)
+	}
+	if err := webhook.Verify(sentSig, key, gotBody, time.Now(), cfg.Secret); err != nil {
+		t.Errorf("the sent signature %q does not verify: %v", sentSig, err)
+	}
+	if !verifiedBySnippet(t, page, cfg.Secret, pageSig, key, want.body, signedAt(t, pageSig)) {
+		t.Errorf("the page's Go snippet refuses the page's own request")
+	}
+	if verifiedBySnippet(t, page, cfg.Secret, pageSig, key, want.body, signedAt(t, pageSig).Add(6*time.Minute)) {
+		t.Errorf("the page's Go snippet accepts the request replayed 6 minutes later")
+	}
 	for _, k := range slices.Sorted(maps.Keys(got.Header)) {
 		if g, w := got.Header.Get(k), want.header.Get(k); g != w {
 			t.Errorf("header %s: sent %q, the page shows %q", k, g, w)
@@ -402,9 +423,52 @@ func TestDestinationsDocWebhookDelete(t *testing.T) {
 	if !bytes.Equal(gotBody, want.body) {
 		t.Errorf("body:\nsent %s\npage %s", gotBody, want.body)
 	}
-	if !webhook.Verify(cfg.Secret, want.body, want.header.Get(webhook.SignatureHeader)) {
-		t.Errorf("the page's signature does not verify")
+}
+
+// signedAt is the time in a signature header's t=.
+func signedAt(t *testing.T, header string) time.Time {
+	t.Helper()
+	ts, _, _ := strings.Cut(strings.TrimPrefix(header, "t="), ",")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		t.Fatalf("signature %q: no t=", header)
 	}
+	return time.Unix(sec, 0)
+}
+
+// verifiedBySnippet compiles the page's Go verification snippet, as a
+// receiver would paste it, and asks it about one request.
+func verifiedBySnippet(t *testing.T, page docPage, secret, header, key string, body []byte, now time.Time) bool {
+	t.Helper()
+	var snippet string
+	for _, b := range page.blocks["go"] {
+		if strings.Contains(b, "func verified(") {
+			snippet = b
+		}
+	}
+	if snippet == "" {
+		t.Fatal("no Go block with func verified on the page")
+	}
+	dir := t.TempDir()
+	main := "package main\n\n" + strings.Replace(snippet, "import (", "import (\n\t\"fmt\"\n\t\"os\"", 1) + `
+func main() {
+	now, _ := time.Parse(time.RFC3339, os.Args[5])
+	fmt.Print(verified([]byte(os.Args[1]), os.Args[2], os.Args[3], []byte(os.Args[4]), now))
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(main), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module snippet\n\ngo 1.22\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "run", ".", secret, header, key, string(body), now.UTC().Format(time.RFC3339))
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the page's Go snippet does not run: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out)) == "true"
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)
