@@ -23,11 +23,16 @@ type dataDir struct {
 
 // openDataDir creates path if needed and locks it, failing fast with
 // ErrDataDirInUse instead of letting two processes share one broker's state.
+// The directory holds raw events and credentials: it is made (or, made by an
+// older version, changed to) 0700, so no other user can read anything in it.
 func openDataDir(path string) (*dataDir, error) {
-	if err := os.MkdirAll(path, 0o755); err != nil {
+	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(path, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err := os.Chmod(path, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(path, "LOCK"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
@@ -55,7 +60,9 @@ type devSecrets struct {
 }
 
 // loadOrCreateSecrets reads the dev credentials, generating missing ones.
-func (d *dataDir) loadOrCreateSecrets() (devSecrets, error) {
+// A non-empty adminToken (given by flag or environment) replaces the stored
+// one, so the file always holds the token the API accepts.
+func (d *dataDir) loadOrCreateSecrets(adminToken string) (devSecrets, error) {
 	path := d.sub("dev-credentials.json")
 	var s devSecrets
 	data, err := os.ReadFile(path)
@@ -68,6 +75,9 @@ func (d *dataDir) loadOrCreateSecrets() (devSecrets, error) {
 		return s, err
 	}
 	changed := false
+	if adminToken != "" && s.AdminToken != adminToken {
+		s.AdminToken, changed = adminToken, true
+	}
 	if s.WriteKey == "" {
 		s.WriteKey, changed = "wk_dev_"+randomHex(12), true
 	}

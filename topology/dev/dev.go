@@ -115,7 +115,7 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 	}
 	defer dir.close()
 
-	secrets, err := dir.loadOrCreateSecrets()
+	secrets, err := dir.loadOrCreateSecrets(cfg.AdminToken)
 	if err != nil {
 		return err
 	}
@@ -127,10 +127,7 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 	if err := ws.Validate(); err != nil {
 		return err
 	}
-	adminToken := cfg.AdminToken
-	if adminToken == "" {
-		adminToken = secrets.AdminToken
-	}
+	adminToken := secrets.AdminToken
 
 	b, err := broker.Start(broker.Config{Addr: cfg.KafkaAddr, DataDir: dir.sub("kafka"), Partitions: int(ws.Partitions), Logger: log})
 	if err != nil {

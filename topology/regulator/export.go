@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -252,12 +253,16 @@ func (x *export) writeCSV(ctx context.Context, w io.Writer) error {
 		}
 	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(append([]string{"_source", "_table", "_key"}, cols...)); err != nil {
+	header := []string{"_source", "_table", "_key"}
+	for _, c := range cols {
+		header = append(header, csvText(c))
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	line := func(source, table, key string, obj map[string]json.RawMessage) error {
 		rec := make([]string, 0, len(cols)+3)
-		rec = append(rec, source, table, key)
+		rec = append(rec, source, table, csvText(key))
 		for _, c := range cols {
 			rec = append(rec, csvValue(obj[c]))
 		}
@@ -285,15 +290,26 @@ func (x *export) writeCSV(ctx context.Context, w io.Writer) error {
 	return cw.Error()
 }
 
-// csvValue renders a JSON value for a CSV cell: strings as themselves,
-// anything else as its JSON text, absent as empty.
+// csvValue renders a JSON value for a CSV cell: strings as csvText,
+// anything else (numbers, booleans, objects) as its JSON text, absent as
+// empty.
 func csvValue(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return ""
 	}
 	var s string
 	if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
-		return s
+		return csvText(s)
 	}
 	return string(raw)
+}
+
+// csvText keeps a text cell from being read as a formula by a spreadsheet:
+// anyone with a write key can put text in a person's export, so a cell
+// starting with =, +, -, @, tab or carriage return gets a leading '.
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
