@@ -57,7 +57,7 @@ func TestOwnExceptionCodesAreTheEngines(t *testing.T) {
 		"SYNTAX_ERROR": codeSyntaxError, "UNKNOWN_SETTING": codeUnknownSetting,
 		"READONLY": codeReadonly, "NETWORK_ERROR": codeNetworkError,
 		"CANNOT_DECOMPRESS": codeCannotDecompress, "QUERY_WAS_CANCELLED": codeQueryWasCancelled,
-		"UNKNOWN_EXCEPTION": codeUnknownException,
+		"UNKNOWN_EXCEPTION": codeUnknownException, "ACCESS_DENIED": codeAccessDenied,
 	} {
 		res, err := srv.lanes[0].engine.Query(t.Context(), fmt.Sprintf("SELECT errorCodeToName(%d)", code), "TabSeparated", nil)
 		if err != nil {
@@ -72,44 +72,52 @@ func TestOwnExceptionCodesAreTheEngines(t *testing.T) {
 	}
 }
 
-// A long statement does not hold up another request: each runs on its own
-// engine connection. The short request must finish while the long one runs.
-func TestStatementsRunAtOnce(t *testing.T) {
-	srv, _ := ForTest(t)
-	post := func(sql string) error {
-		resp, err := http.Post(srv.URL()+"/", "text/plain", strings.NewReader(sql))
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", resp.Status, body)
-		}
-		return nil
+// postSQL sends sql and fails unless the answer is 200.
+func postSQL(srv *Server, sql string) error {
+	resp, err := http.Post(srv.URL()+"/", "text/plain", strings.NewReader(sql))
+	if err != nil {
+		return err
 	}
-	long := make(chan error, 1)
-	go func() { long <- post("SELECT sleep(3), 'long-statement-marker'") }()
-	// Wait until the long statement is running on the engine.
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	return nil
+}
+
+// waitRunning waits until n statements containing marker run on the engine,
+// failing if one of them ends (on done) first.
+func waitRunning(t *testing.T, srv *Server, marker string, n int, done <-chan error) {
+	t.Helper()
+	poll := fmt.Sprintf("SELECT count() = %d FROM system.processes WHERE query LIKE '%%%s%%' AND query NOT LIKE '%%system.processes%%' AND query NOT LIKE '%%formatQuery%%'", n, marker)
 	for {
-		resp, err := http.Post(srv.URL()+"/", "text/plain",
-			strings.NewReader("SELECT count() FROM system.processes WHERE query LIKE '%long-statement-marker%' AND query NOT LIKE '%system.processes%'"))
+		resp, err := http.Post(srv.URL()+"/", "text/plain", strings.NewReader(poll))
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if strings.TrimSpace(string(body)) == "1" {
-			break
+			return
 		}
 		select {
-		case err := <-long:
-			t.Fatalf("the long statement ended before it was seen running: %v", err)
+		case err := <-done:
+			t.Fatalf("a statement marked %s ended before %d were seen running: %v", marker, n, err)
 		default:
 		}
 	}
-	// That polling request itself ran beside the long statement; so must this.
-	if err := post("SELECT 1"); err != nil {
+}
+
+// A long statement does not hold up another request: each runs on its own
+// engine connection. The short request must finish while the long one runs.
+func TestStatementsRunAtOnce(t *testing.T) {
+	srv, _ := ForTest(t)
+	long := make(chan error, 1)
+	go func() { long <- postSQL(srv, "SELECT sleep(3), 'long-statement-marker'") }()
+	// That polling request itself runs beside the long statement; so must this.
+	waitRunning(t, srv, "long-statement-marker", 1, long)
+	if err := postSQL(srv, "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -119,5 +127,31 @@ func TestStatementsRunAtOnce(t *testing.T) {
 	}
 	if err := <-long; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Two slow statements (more than the machine's cores on a small machine) do
+// not stall a quick one: it runs beside them and ends first.
+func TestSlowStatementsDoNotStallOthers(t *testing.T) {
+	srv, _ := ForTest(t)
+	slow := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			slow <- postSQL(srv, fmt.Sprintf("SELECT sleepEachRow(1), 'slow-statement-marker-%d' FROM numbers(3)", i))
+		}()
+	}
+	waitRunning(t, srv, "slow-statement-marker-", 2, slow)
+	if err := postSQL(srv, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-slow:
+		t.Fatalf("a slow statement ended (%v) before the quick one", err)
+	default:
+	}
+	for range 2 {
+		if err := <-slow; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

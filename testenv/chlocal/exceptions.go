@@ -22,6 +22,7 @@ const (
 	codeNetworkError      = 210 // NETWORK_ERROR: the request body could not be read
 	codeCannotDecompress  = 271 // CANNOT_DECOMPRESS: a bad compressed request body
 	codeQueryWasCancelled = 394 // QUERY_WAS_CANCELLED: the client went away
+	codeAccessDenied      = 497 // ACCESS_DENIED: a request or statement this server refuses
 	codeUnknownException  = chdb.CodeUnknownException
 )
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
@@ -29,7 +30,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/ping", s.serveOK)
 	mux.HandleFunc("/replicas_status", s.serveOK)
 	mux.HandleFunc("/", s.serveQuery)
-	return mux
+	return s.guardCrossSite(mux)
 }
 
 // serveOK answers health checks as ClickHouse does.
@@ -44,10 +45,8 @@ func (s *Server) serveOK(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodPost, http.MethodHead:
-	case http.MethodOptions:
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		w.Header().Set("Access-Control-Allow-Headers", "origin, x-requested-with, x-clickhouse-format, x-clickhouse-user, x-clickhouse-key, Authorization")
-		w.Header().Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+	case http.MethodOptions: // without CORS headers: see guardCrossSite
+		w.Header().Set("Allow", "GET, POST, HEAD, OPTIONS")
 		w.WriteHeader(http.StatusNoContent)
 		return
 	default:
@@ -118,6 +117,7 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 	}
 
 	var sql, kind, format string
+	var written clientSQL
 	switch outcome {
 	case needMoreText:
 		return nil, queryTooLarge()
@@ -131,6 +131,10 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 		}
 		defer os.Remove(path)
 		sql, kind = split.query(path), "INSERT"
+		written.statement = split.statement()
+		if complete && strings.EqualFold(split.format, "Values") {
+			written.values = text[split.dataStart:]
+		}
 	default:
 		if !complete {
 			if text, complete, ex = readText(body, text, maxQueryText); ex != nil {
@@ -148,6 +152,7 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 			return nil, exceptionf(codeSyntaxError, "SYNTAX_ERROR", "Syntax error (Multi-statements are not allowed): failed at position %d (end of query)", st.multiAt+1)
 		}
 		sql, kind, format = st.withoutSync(text), st.kind, st.format
+		written.statement = sql
 	}
 	if ex := checkReadonly(req.readonly, kind); ex != nil {
 		return nil, ex
@@ -160,7 +165,7 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 		format = defaultFormat
 	}
 
-	res, err := s.run(r.Context(), req, sql, kind, defaultFormat)
+	res, err := s.run(r.Context(), req, written, sql, kind, defaultFormat)
 	if err != nil {
 		return nil, asException(err)
 	}
@@ -173,15 +178,30 @@ func (s *Server) execute(r *http.Request, req *request) (*output, *chdb.Exceptio
 	return out, nil
 }
 
-// run applies the request's session state and runs sql, holding a lane.
-func (s *Server) run(ctx context.Context, req *request, sql, kind, format string) (*chdb.Result, error) {
+// run applies the request's session state, checks what the client wrote and
+// runs sql, holding a lane.
+func (s *Server) run(ctx context.Context, req *request, written clientSQL, sql, kind, format string) (*chdb.Result, error) {
 	l, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer s.release(l)
+	// The check parses with the request's settings (max_query_size...).
 	if err := l.session.prepare(ctx, req.database, req.settings); err != nil {
 		return nil, err
+	}
+	valuesExpressions, ex := s.access.check(ctx, l.engine, written)
+	if ex != nil {
+		return nil, ex
+	}
+	if valuesExpressions {
+		settings := maps.Clone(req.settings)
+		for _, name := range valuesExpressionSettings {
+			settings[name] = "1"
+		}
+		if err := l.session.prepare(ctx, req.database, settings); err != nil {
+			return nil, err
+		}
 	}
 	defer l.session.changedBy(kind)
 	return l.engine.Query(ctx, sql, format, req.params)

@@ -16,9 +16,14 @@ type insertSplit struct {
 	// tail is the rest of the statement before the data: an optional SETTINGS
 	// clause and the FORMAT clause ("FORMAT Values" when the text had VALUES).
 	tail string
+	// format is the data's format name ("Values" when the text had VALUES).
+	format string
 	// dataStart is the offset in the text where the data begins.
 	dataStart int
 }
+
+// statement returns the INSERT as the client wrote it, without its data.
+func (s insertSplit) statement() string { return s.head + " " + s.tail }
 
 // query returns the INSERT that reads its data from the file at path.
 func (s insertSplit) query(path string) string {
@@ -109,9 +114,14 @@ func splitInsert(text string, complete bool) (insertSplit, splitOutcome) {
 			if !ok || (name.kind != tokWord && name.kind != tokQuoted) {
 				return insertSplit{}, out
 			}
+			format := text[name.start:name.end]
+			if name.kind == tokQuoted {
+				format = unquoteIdentifier(format)
+			}
 			return insertSplit{
 				head:      text[:headEnd],
 				tail:      text[clauseAt:name.end],
+				format:    format,
 				dataStart: afterFormatName(text, name.end),
 			}, inlineInsert
 		case word(tok, "VALUES"):
@@ -124,6 +134,7 @@ func splitInsert(text string, complete bool) (insertSplit, splitOutcome) {
 			return insertSplit{
 				head:      text[:headEnd],
 				tail:      tail,
+				format:    "Values",
 				dataStart: l.pos,
 			}, inlineInsert
 		case word(tok, "SELECT"), word(tok, "WITH"), word(tok, "FROM"):

@@ -27,7 +27,6 @@ type request struct {
 	compress        bool // compress=1: the response in ClickHouse's compressed-block framing
 	decompress      bool // decompress=1: the body in ClickHouse's compressed-block framing
 	httpCompression bool // enable_http_compression=1: compress as Accept-Encoding asks
-	corsHeader      bool // add_http_cors_header=1
 }
 
 // transportParams are URL parameters about the request or connection rather
@@ -54,7 +53,8 @@ var ignoredSettings = map[string]bool{
 // parseRequest reads a request's URL parameters and headers. Every parameter
 // that is not a transport parameter, a param_<name> or a setting this server
 // reads itself is a ClickHouse setting for the query; names that cannot be
-// setting names fail with UNKNOWN_SETTING, like ClickHouse.
+// setting names fail with UNKNOWN_SETTING, like ClickHouse, and guarded
+// settings (see access.go) with ACCESS_DENIED.
 func parseRequest(r *http.Request) (*request, *chdb.Exception) {
 	values, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -91,6 +91,8 @@ func parseRequest(r *http.Request) (*request, *chdb.Exception) {
 		case strings.HasPrefix(name, "param_"):
 			req.params[strings.TrimPrefix(name, "param_")] = value
 		case transportParams[name], ignoredSettings[name]:
+		case guardedSettings[strings.ToLower(name)] != "":
+			return nil, accessDenied("Setting %s is refused: %s", name, guardedSettings[strings.ToLower(name)])
 		case !isSettingName(name):
 			return nil, exceptionf(codeUnknownSetting, "UNKNOWN_SETTING", "Setting %s is neither a builtin setting nor started with the prefix 'custom_'", name)
 		default:
@@ -98,7 +100,6 @@ func parseRequest(r *http.Request) (*request, *chdb.Exception) {
 		}
 	}
 	req.httpCompression = isTrue(req.settings["enable_http_compression"])
-	req.corsHeader = isTrue(req.settings["add_http_cors_header"])
 	return req, nil
 }
 

@@ -20,9 +20,6 @@ func (s *Server) setCommonHeaders(h http.Header, req *request, queryID string) {
 		tz = v
 	}
 	setExact(h, "X-ClickHouse-Timezone", tz)
-	if req.corsHeader {
-		h.Set("Access-Control-Allow-Origin", "*")
-	}
 }
 
 // setExact sets a header with the letter case ClickHouse uses

@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,22 +30,65 @@ type Config struct {
 	// across restarts. Required. One process serves one DataPath at a time.
 	DataPath string
 	// Addr is the TCP address to listen on; "127.0.0.1:0" picks a free port.
-	// Defaults to DefaultAddr.
+	// Defaults to DefaultAddr. It must be a loopback address unless
+	// AllowNonLoopback is set.
 	Addr string
+	// AllowNonLoopback lets Addr be an address other machines can reach.
+	// DANGER: the server has no users or passwords, so anyone who reaches it
+	// can read, change and drop every table. Default false.
+	AllowNonLoopback bool
 	// Logger receives a debug record per query and the server's errors.
 	// Defaults to discarding them.
 	Logger *slog.Logger
 	// Connections is how many statements may run at once, each on its own
-	// engine connection; default GOMAXPROCS, at least 2.
+	// engine connection; further requests wait for one. Default 16.
 	Connections int
+	// MaxExecutionTime is the max_execution_time every statement starts with,
+	// so a runaway query frees its connection; a client's own
+	// max_execution_time wins. Default one minute.
+	MaxExecutionTime time.Duration
 }
+
+// Defaults of Config's fields.
+const (
+	defaultConnections      = 16
+	defaultMaxExecutionTime = time.Minute
+)
 
 // Validate reports the first field that is unusable.
 func (c Config) Validate() error {
 	if c.DataPath == "" {
 		return errors.New("chlocal: Config.DataPath is required")
 	}
+	if c.Addr != "" {
+		loopback, err := isLoopback(c.Addr)
+		if err != nil {
+			return fmt.Errorf("chlocal: Config.Addr %q: %w", c.Addr, err)
+		}
+		if !loopback && !c.AllowNonLoopback {
+			return fmt.Errorf("chlocal: Config.Addr %q is not a loopback address: the local ClickHouse has no users or passwords; set AllowNonLoopback to serve other machines anyway", c.Addr)
+		}
+	}
+	if c.Connections < 0 {
+		return fmt.Errorf("chlocal: Config.Connections %d must not be negative", c.Connections)
+	}
+	if c.MaxExecutionTime < 0 {
+		return fmt.Errorf("chlocal: Config.MaxExecutionTime %v must not be negative", c.MaxExecutionTime)
+	}
 	return nil
+}
+
+// isLoopback reports whether a host:port address is on loopback only.
+func isLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, err
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true, nil
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback(), nil
 }
 
 // Server serves the ClickHouse HTTP interface in front of the in-process engine.
@@ -64,7 +107,9 @@ type Server struct {
 	lanes []*lane
 
 	statuses  httpStatuses
-	insertDir string // where insert bodies are spooled for FROM INFILE
+	access    *access   // what clients' statements may reach
+	hosts     hostCheck // which Host headers name this server
+	insertDir string    // where insert bodies are spooled for FROM INFILE
 	// Engine facts for response headers, read once at start.
 	displayName, timezone string
 	// native describes the engine to the Native decoder.
@@ -130,8 +175,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	n := cfg.Connections
-	if n <= 0 {
-		n = max(2, runtime.GOMAXPROCS(0))
+	if n == 0 {
+		n = defaultConnections
+	}
+	if cfg.MaxExecutionTime == 0 {
+		cfg.MaxExecutionTime = defaultMaxExecutionTime
 	}
 	s := &Server{log: log, idle: make(chan *lane, n), insertDir: insertDir, served: make(chan error, 1)}
 	closeEngines := func() {
@@ -147,7 +195,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.lanes = append(s.lanes, &lane{engine: engine})
 	}
-	if err := s.init(ctx); err != nil {
+	if err := s.init(ctx, cfg.MaxExecutionTime); err != nil {
 		closeEngines()
 		return nil, err
 	}
@@ -160,6 +208,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		closeEngines()
 		return nil, fmt.Errorf("chlocal: %w", err)
 	}
+	s.hosts = newHostCheck(cfg.Addr, cfg.AllowNonLoopback)
 	s.http = &http.Server{
 		Handler:           s.routes(),
 		ReadHeaderTimeout: time.Minute,
@@ -167,16 +216,27 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	go func() { s.served <- s.http.Serve(s.listener) }()
 	log.Info("local ClickHouse serving", "url", s.URL(), "data", s.lanes[0].engine.Path(), "connections", n)
+	if loopback, _ := isLoopback(cfg.Addr); !loopback {
+		log.Warn("local ClickHouse listens beyond loopback: anyone who reaches it can read, change and drop every table (it has no users or passwords)", "addr", s.Addr())
+	}
 	return s, nil
 }
 
 // init prepares the engine connections the way a ClickHouse server's HTTP
-// contexts start and reads what the response headers need.
-func (s *Server) init(ctx context.Context) error {
-	for _, l := range s.lanes {
+// contexts start and reads what the response headers and the access check
+// need.
+func (s *Server) init(ctx context.Context, maxExecutionTime time.Duration) error {
+	set := []string{
 		// chDB turns on implicit_select (a bare expression is a SELECT); the
 		// server's default is off, and so are clients' expectations.
-		if _, err := l.engine.Query(ctx, "SET implicit_select = 0", "", nil); err != nil {
+		"implicit_select = 0",
+		"max_execution_time = " + strconv.FormatFloat(maxExecutionTime.Seconds(), 'f', -1, 64),
+	}
+	for _, name := range valuesExpressionSettings {
+		set = append(set, name+" = 0") // see access.check
+	}
+	for _, l := range s.lanes {
+		if _, err := l.engine.Query(ctx, "SET "+strings.Join(set, ", "), "", nil); err != nil {
 			return err
 		}
 		var err error
@@ -205,7 +265,10 @@ func (s *Server) init(ctx context.Context) error {
 	if s.native.Timezone, err = time.LoadLocation(s.timezone); err != nil {
 		s.native.Timezone = time.UTC
 	}
-	s.statuses, err = loadHTTPStatuses(ctx, engine)
+	if s.statuses, err = loadHTTPStatuses(ctx, engine); err != nil {
+		return err
+	}
+	s.access, err = loadAccess(ctx, engine)
 	return err
 }
 
