@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -34,28 +35,55 @@ type Payload struct {
 	Events []Event
 	// WriteKey is the body's top-level writeKey, empty when absent.
 	WriteKey string
+	// Refused are the items of a batch refused on their own, in order; the
+	// batch's other items are in Events. Their Item bytes alias the body.
+	Refused []Refusal
 }
 
-// Decode decodes body into p, reusing p.Events' storage. It accepts the whole
-// body or nothing: the error (an *Error) names the first rule broken, the
-// field, and for a batch the item index.
+// Refusal is one batch item that broke a rule: the rest of its batch is
+// accepted without it.
+type Refusal struct {
+	// Index is the item's place in the batch array.
+	Index int
+	// MessageID is the item's messageId as sent when it is a string (at
+	// most MaxMessageIDChars characters of it), else empty.
+	MessageID string
+	// Err is the rule broken; Err.Index is Index.
+	Err *Error
+	// Item is the item as sent.
+	Item []byte
+}
+
+// Decode decodes body into p, reusing p's storage. A single call is
+// accepted whole or not at all. A batch whose envelope is well-formed and
+// within the limits (JSON syntax of the whole body, MaxBatchBytes,
+// 1..MaxBatchEvents items, the batch-level fields) is accepted, and each
+// item is judged alone: good items in p.Events, refused ones in p.Refused.
+// The error (an *Error) names the first rule the request broke, the field,
+// and for a batch the item index.
 //
-// Rules: the body is one JSON object of valid UTF-8, numbers within int64
-// (integers) or float64, nesting within Limits.MaxDepth per event; a batch
-// holds 1 to MaxBatchEvents objects, each with a type, and is at most
-// MaxBatchBytes; an event is at most MaxEventBytes; every event has userId or
-// anonymousId; track needs event, group needs groupId, alias needs userId and
-// previousId; messageId is at most MaxMessageIDChars and generated when
-// absent. context, integrations, properties and traits must be objects.
+// Rules: the body is one JSON object of UTF-8, numbers finite as float64
+// (integers beyond int64 kept as written), nesting within Limits.MaxDepth
+// per event; a batch holds 1 to MaxBatchEvents items, each an object with a
+// type, and is at most MaxBatchBytes; an event is at most MaxEventBytes;
+// every event has userId or anonymousId; track needs event, group needs
+// groupId, alias needs userId and previousId; messageId is at most
+// MaxMessageIDChars and generated when absent. context, integrations,
+// properties and traits must be objects.
 //
-// Normalisation: the route's type is the event's (a body "type" must agree);
-// ReceivedAt is set; Timestamp = ReceivedAt − (SentAt − timestamp sent), with
-// the sent timestamp kept as OriginalTimestamp; a batch's sentAt applies to
-// items without one; a batch's context and integrations are merged into each
-// item's, member by member, the item's members winning. Other top-level
-// fields (writeKey, channel, _metadata, ...) are dropped.
+// Normalisation, each recorded on the event in context.sluice.notes (see
+// Notes) when it changes what was sent: lone UTF-16 surrogate escapes
+// become \ufffd, in body itself; timestamps Segment accepts beyond RFC 3339
+// are read (parseTimeLenient) and an unreadable timestamp is dropped, so
+// receivedAt stands in. The route's type is the event's (a body "type" must
+// agree); ReceivedAt is set; Timestamp = ReceivedAt − (SentAt − timestamp
+// sent), with the sent timestamp kept as OriginalTimestamp; a batch's sentAt
+// applies to items without one; a batch's context and integrations are
+// merged into each item's, member by member, the item's members winning.
+// Other top-level fields (writeKey, channel, _metadata, ...) are dropped.
 func (d *Decoder) Decode(body []byte, call Call, p *Payload) error {
 	p.Events = p.Events[:0]
+	p.Refused = p.Refused[:0]
 	p.WriteKey = ""
 	lim := d.Limits.WithDefaults()
 	var err *Error
@@ -66,6 +94,7 @@ func (d *Decoder) Decode(body []byte, call Call, p *Payload) error {
 	}
 	if err != nil {
 		p.Events = p.Events[:0]
+		p.Refused = p.Refused[:0]
 		return err
 	}
 	return nil
@@ -76,7 +105,7 @@ func decodeCall(body []byte, call Call, lim Limits, p *Payload) *Error {
 		return &Error{Rule: RuleEventTooLarge, Index: -1, Offset: -1,
 			Reason: tooLarge("the event", len(body), lim.MaxEventBytes)}
 	}
-	s := newScanner(body, lim.MaxDepth)
+	s := newIngestScanner(body, lim.MaxDepth)
 	ep := parsers.Get().(*eventParser)
 	defer parsers.Put(ep)
 	p.Events = append(p.Events, Event{})
@@ -96,9 +125,16 @@ func decodeCall(body []byte, call Call, lim Limits, p *Payload) *Error {
 	if err := check(e, lim); err != nil {
 		return err
 	}
-	finish(e, call.ReceivedAt, time.Time{})
+	finish(e, call.ReceivedAt, time.Time{}, nil)
 	p.WriteKey = wk
 	return nil
+}
+
+// batchEnvelope is what a batch says for all its items.
+type batchEnvelope struct {
+	context, integrations []byte
+	sentAt                time.Time
+	notes                 []string
 }
 
 func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
@@ -106,7 +142,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 		return &Error{Rule: RuleBatchTooLarge, Index: -1, Offset: -1,
 			Reason: tooLarge("the batch", len(body), lim.MaxBatchBytes)}
 	}
-	s := newScanner(body, lim.MaxDepth)
+	s := newIngestScanner(body, lim.MaxDepth)
 	if s.peek() != '{' {
 		return s.syntax("the body must be a JSON object")
 	}
@@ -116,10 +152,9 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 	ep := parsers.Get().(*eventParser)
 	defer parsers.Put(ep)
 	var (
-		seenBatch            bool
-		batchCtx, batchInteg []byte
-		batchSentAt          time.Time
-		tmp                  []byte
+		seenBatch bool
+		env       batchEnvelope
+		tmp       []byte
 	)
 	for n := 0; ; n++ {
 		key, more, err := s.member(n)
@@ -130,6 +165,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 			break
 		}
 		name := string(key) // only compared: does not allocate
+		fixed := s.Fixed
 		switch name {
 		case "batch":
 			if seenBatch {
@@ -139,6 +175,7 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 			if err := decodeItems(&s, lim, ep, p); err != nil {
 				return err
 			}
+			fixed = s.Fixed // the items' own notes say it
 		case "context", "integrations":
 			raw, err := readObject(&s)
 			if err != nil {
@@ -146,18 +183,20 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 				return err
 			}
 			if name == "context" {
-				batchCtx = raw
+				env.context = raw
 			} else {
-				batchInteg = raw
+				env.integrations = raw
 			}
 		case "sentAt":
-			at := s.Pos
-			t, err := readTime(&s, &tmp)
+			t, note, err := readTime(&s, &tmp, true)
 			if err != nil {
-				err.Field, err.Offset = "sentAt", at
+				err.Field = "sentAt"
 				return err
 			}
-			batchSentAt = t
+			if note != "" {
+				env.notes = append(env.notes, "sentAt (batch): "+note+timeConsequence(fSentAt, t))
+			}
+			env.sentAt = t
 		case "writeKey":
 			if s.peek() != '"' {
 				return &Error{Rule: RuleFieldType, Index: -1, Field: "writeKey", Offset: s.Pos, Reason: "must be a string"}
@@ -176,29 +215,35 @@ func decodeBatch(body []byte, call Call, lim Limits, p *Payload) *Error {
 				err.Field = string(key)
 				return err
 			}
+			fixed = s.Fixed // not kept: nothing to note
+		}
+		if n := s.Fixed - fixed; n > 0 {
+			env.notes = append(env.notes, surrogateNote(name+" (batch)", n))
 		}
 	}
 	if err := s.end(); err != nil {
 		return err
 	}
-	if len(p.Events) == 0 {
+	if len(p.Events) == 0 && len(p.Refused) == 0 {
 		return &Error{Rule: RuleEmptyBatch, Index: -1, Field: "batch", Offset: -1,
 			Reason: "a batch needs a \"batch\" array of at least one event"}
 	}
 	for i := range p.Events {
 		e := &p.Events[i]
-		if batchCtx != nil {
-			e.Context = mergeObjects(e.Context, batchCtx)
+		if env.context != nil {
+			e.Context = mergeObjects(e.Context, env.context)
 		}
-		if batchInteg != nil {
-			e.Integrations = mergeObjects(e.Integrations, batchInteg)
+		if env.integrations != nil {
+			e.Integrations = mergeObjects(e.Integrations, env.integrations)
 		}
-		finish(e, call.ReceivedAt, batchSentAt)
+		finish(e, call.ReceivedAt, env.sentAt, env.notes)
 	}
 	return nil
 }
 
-// decodeItems reads the batch array at s.Pos, each item checked on its own.
+// decodeItems reads the batch array at s.Pos. The array's JSON syntax and
+// its item count are the request's to keep; each item's rules are its own:
+// an item that breaks one is added to p.Refused and the next one is read.
 func decodeItems(s *scanner, lim Limits, ep *eventParser, p *Payload) *Error {
 	if s.peek() != '[' {
 		return &Error{Rule: RuleFieldType, Index: -1, Field: "batch", Offset: s.Pos, Reason: "must be an array of events"}
@@ -206,10 +251,6 @@ func decodeItems(s *scanner, lim Limits, ep *eventParser, p *Payload) *Error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	// Items are events: their own nesting limit starts below the array.
-	outer := s.MaxDepth
-	s.MaxDepth = s.depth + lim.MaxDepth
-	defer func() { s.MaxDepth = outer }()
 	for i := 0; ; i++ {
 		more, err := s.element(i)
 		if err != nil {
@@ -222,29 +263,77 @@ func decodeItems(s *scanner, lim Limits, ep *eventParser, p *Payload) *Error {
 			return &Error{Rule: RuleTooManyEvents, Index: i, Offset: s.Pos,
 				Reason: "a batch holds at most " + itoa(lim.MaxBatchEvents) + " events"}
 		}
-		if s.peek() != '{' {
-			return &Error{Rule: RuleInvalidJSON, Index: i, Offset: s.Pos, Reason: "a batch item must be a JSON object"}
-		}
+		s.SkipSpace()
 		start := s.Pos
-		p.Events = append(p.Events, Event{})
-		e := &p.Events[len(p.Events)-1]
-		if _, err := ep.parse(s, modeItem, e); err != nil {
+		// The item's end first, by grammar alone and without recursion, so
+		// that a fault of the item's own rules cannot lose the array.
+		lax := jsonscan.Scanner{Buf: s.Buf, Pos: start}
+		if f := lax.Skip(); f != jsonscan.NoFault {
+			s.Pos = lax.Pos
+			err := s.fault(f)
 			err.Index = i
 			return err
 		}
-		if size := s.Pos - start; size > lim.MaxEventBytes {
-			return &Error{Rule: RuleEventTooLarge, Index: i, Offset: start,
-				Reason: tooLarge("the event", size, lim.MaxEventBytes)}
+		end := lax.Pos
+		if rerr := decodeItem(s, start, end, lim, ep, p); rerr != nil {
+			rerr.Index = i
+			p.Refused = append(p.Refused, Refusal{Index: i, MessageID: itemMessageID(s.Buf[start:end], lim),
+				Err: rerr, Item: s.Buf[start:end:end]})
 		}
-		if e.Type == "" {
-			return &Error{Rule: RuleInvalidType, Index: i, Field: "type", Offset: start,
-				Reason: "a batch item needs a type: track, identify, page, screen, group or alias"}
-		}
-		if err := check(e, lim); err != nil {
-			err.Index = i
-			return err
-		}
+		s.Pos = end
 	}
+}
+
+// decodeItem decodes the batch item s.Buf[start:end] into a new event of
+// p.Events, or returns the rule it breaks and leaves p.Events as it was.
+func decodeItem(s *scanner, start, end int, lim Limits, ep *eventParser, p *Payload) *Error {
+	if size := end - start; size > lim.MaxEventBytes {
+		return &Error{Rule: RuleEventTooLarge, Index: -1, Offset: start,
+			Reason: tooLarge("the event", size, lim.MaxEventBytes)}
+	}
+	if s.Buf[start] != '{' {
+		return &Error{Rule: RuleInvalidJSON, Index: -1, Offset: start, Reason: "a batch item must be a JSON object"}
+	}
+	// The item's own scanner: its nesting counts from the item, and its
+	// surrogate fixes land in the shared body.
+	is := newIngestScanner(s.Buf[:end], lim.MaxDepth)
+	is.Pos = start
+	p.Events = append(p.Events, Event{})
+	e := &p.Events[len(p.Events)-1]
+	_, err := ep.parse(&is, modeItem, e)
+	s.Fixed += is.Fixed
+	if err == nil && e.Type == "" {
+		err = &Error{Rule: RuleInvalidType, Index: -1, Field: "type", Offset: start,
+			Reason: "a batch item needs a type: track, identify, page, screen, group or alias"}
+	}
+	if err == nil {
+		err = check(e, lim)
+	}
+	if err != nil {
+		p.Events[len(p.Events)-1] = Event{}
+		p.Events = p.Events[:len(p.Events)-1]
+		return err
+	}
+	return nil
+}
+
+// itemMessageID returns the top-level messageId string of a batch item that
+// is valid JSON, cut to lim.MaxMessageIDChars characters, or "".
+func itemMessageID(item []byte, lim Limits) string {
+	if len(item) == 0 || item[0] != '{' {
+		return ""
+	}
+	var id string
+	_, _ = jsonscan.EachMember(item, 0, 0, func(m jsonscan.Member) {
+		if id == "" && m.Is("messageId") && item[m.Start] == '"' {
+			raw := item[m.Start+1 : m.End-1]
+			id = string(jsonscan.AppendUnescaped(nil, raw))
+		}
+	})
+	if utf8.RuneCountInString(id) > lim.MaxMessageIDChars {
+		id = string([]rune(id)[:lim.MaxMessageIDChars])
+	}
+	return strings.ToValidUTF8(id, "\uFFFD")
 }
 
 // check applies the rules of e's call type.
@@ -284,8 +373,9 @@ func check(e *Event, lim Limits) *Error {
 }
 
 // finish sets the server's fields: receivedAt, the clock-skew corrected
-// timestamp, and a messageId when the sender gave none.
-func finish(e *Event, receivedAt, batchSentAt time.Time) {
+// timestamp, a messageId when the sender gave none, and the notes of the
+// event and of its batch in context.sluice.notes.
+func finish(e *Event, receivedAt, batchSentAt time.Time, batchNotes []string) {
 	sent := e.Timestamp
 	e.OriginalTimestamp = sent
 	if e.SentAt.IsZero() {
@@ -300,6 +390,10 @@ func finish(e *Event, receivedAt, batchSentAt time.Time) {
 	}
 	if e.MessageID == "" {
 		e.MessageID = NewMessageID()
+	}
+	if len(e.notes)+len(batchNotes) > 0 {
+		e.Context = SetMember(e.Context, NotesMember, appendNotes(nil, e.notes, batchNotes))
+		e.notes = nil
 	}
 }
 
@@ -341,27 +435,55 @@ func readObject(s *scanner) ([]byte, *Error) {
 	return nil, &Error{Rule: RuleFieldType, Index: -1, Offset: start, Reason: "must be an object"}
 }
 
-// readTime reads an ISO-8601 string or null (zero time) at s.Pos.
-func readTime(s *scanner, tmp *[]byte) (time.Time, *Error) {
-	switch s.peek() {
-	case 'n':
-		return time.Time{}, s.literal("null")
-	case '"':
+// readTime reads a date-time or null (zero time) at s.Pos. Strictly
+// (lenient false, for events.raw) it must be an RFC 3339 string. Leniently
+// it may be any form parseTimeLenient reads, or a number (epochTime); then
+// note says how it was read, and for any other value the zero time comes
+// with a note saying it was not a date-time.
+func readTime(s *scanner, tmp *[]byte, lenient bool) (t time.Time, note string, err *Error) {
+	start := s.Pos
+	c := s.peek()
+	switch {
+	case c == 'n':
+		return time.Time{}, "", s.literal("null")
+	case c == '"':
 		raw, escaped, err := s.str()
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, "", err
 		}
 		if escaped {
 			*tmp = jsonscan.AppendUnescaped((*tmp)[:0], raw)
 			raw = *tmp
 		}
 		if t, ok := parseTime(raw); ok {
-			return t, nil
+			return t, "", nil
 		}
-		return time.Time{}, &Error{Rule: RuleInvalidTimestamp, Index: -1, Offset: -1,
-			Reason: "must be an ISO-8601 date-time such as 2006-01-02T15:04:05.000Z"}
+		if !lenient {
+			return time.Time{}, "", &Error{Rule: RuleInvalidTimestamp, Index: -1, Offset: start,
+				Reason: "must be an ISO-8601 date-time such as 2006-01-02T15:04:05.000Z"}
+		}
+		if t, how, ok := parseTimeLenient(raw); ok {
+			return t, "read " + quoteNote(raw) + " as " + string(appendTime(nil, t)) + how, nil
+		}
+		return time.Time{}, quoteNote(raw) + " is not a date-time", nil
+	case lenient && (c == '-' || (c >= '0' && c <= '9')):
+		if err := s.num(); err != nil {
+			return time.Time{}, "", err
+		}
+		text := s.Buf[start:s.Pos]
+		if v, perr := strconv.ParseFloat(string(text), 64); perr == nil {
+			if t, how, ok := epochTime(v); ok {
+				return t, "read " + string(text) + " as " + string(appendTime(nil, t)) + how, nil
+			}
+		}
+		return time.Time{}, string(text) + " is not a date-time", nil
+	case lenient:
+		if err := s.value(); err != nil {
+			return time.Time{}, "", err
+		}
+		return time.Time{}, "a JSON " + jsonKind(c) + " is not a date-time", nil
 	}
-	return time.Time{}, &Error{Rule: RuleFieldType, Index: -1, Offset: -1, Reason: "must be an ISO-8601 date-time string"}
+	return time.Time{}, "", &Error{Rule: RuleFieldType, Index: -1, Offset: start, Reason: "must be an ISO-8601 date-time string"}
 }
 
 // mergeObjects returns item with every member of batch whose key item lacks

@@ -21,8 +21,8 @@ func decode(t *testing.T, typ Type, body string) (Payload, error) {
 // TestDecodeRules has one case per rule of the decoder; each must fail with
 // that rule, at that item and field.
 func TestDecodeRules(t *testing.T) {
-	deep := strings.Repeat(`{"a":`, 31) + `1` + strings.Repeat(`}`, 31) // event + 31 = 32 levels
-	tooDeep := strings.Repeat(`[`, 32) + strings.Repeat(`]`, 32)
+	deep := strings.Repeat(`{"a":`, 127) + `1` + strings.Repeat(`}`, 127) // event + 127 = 128 levels
+	tooDeep := strings.Repeat(`[`, 128) + strings.Repeat(`]`, 128)
 	bigProps := `{"p":"` + strings.Repeat("x", DefaultMaxEventBytes) + `"}`
 	manyItems := `{"batch":[` + strings.Repeat(`{"type":"track","event":"e","userId":"u"},`, DefaultMaxBatchEvents) +
 		`{"type":"track","event":"e","userId":"u"}]}`
@@ -49,19 +49,15 @@ func TestDecodeRules(t *testing.T) {
 		{"invalid utf8 value", Track, "{\"event\":\"\xff\",\"userId\":\"u\"}", RuleInvalidUTF8, -1, "event"},
 		{"invalid utf8 nested", Track, "{\"event\":\"e\",\"userId\":\"u\",\"properties\":{\"k\":[\"\xc3\x28\"]}}", RuleInvalidUTF8, -1, "properties"},
 		{"invalid utf8 key", Track, "{\"event\":\"e\",\"userId\":\"u\",\"\xed\xa0\x80\":1}", RuleInvalidUTF8, -1, ""},
-		{"lone high surrogate", Track, `{"event":"\ud800","userId":"u"}`, RuleInvalidUTF8, -1, "event"},
-		{"lone low surrogate", Track, `{"event":"e","userId":"u","traits":{"a":"\udc00x"}}`, RuleInvalidUTF8, -1, "traits"},
-		{"high then non-low", Track, `{"event":"\ud800\u0041","userId":"u"}`, RuleInvalidUTF8, -1, "event"},
 		// depth
 		{"too deep", Track, `{"event":"e","userId":"u","properties":{"a":` + tooDeep + `}}`, RuleTooDeep, -1, "properties"},
-		{"too deep in item", "", `{"batch":[{"type":"track","event":"e","userId":"u","properties":{"a":` + tooDeep + `}}]}`, RuleTooDeep, 0, "properties"},
 		// numbers
-		{"int over int64", Track, `{"event":"e","userId":"u","properties":{"n":9223372036854775808}}`, RuleNumberRange, -1, "properties"},
-		{"int under int64", Track, `{"event":"e","userId":"u","properties":{"n":-9223372036854775809}}`, RuleNumberRange, -1, "properties"},
-		{"int 20 digits", Track, `{"event":"e","userId":"u","properties":{"n":12345678901234567890}}`, RuleNumberRange, -1, "properties"},
 		{"float overflow", Track, `{"event":"e","userId":"u","properties":{"n":1e309}}`, RuleNumberRange, -1, "properties"},
+		{"integer beyond float64", Track, `{"event":"e","userId":"u","properties":{"n":1` + strings.Repeat("0", 400) + `}}`, RuleNumberRange, -1, "properties"},
+		{"item syntax breaks the batch", "", `{"batch":[{"type":"track","event":"e","userId":"u"},{"type":"track",]}`, RuleInvalidJSON, 1, ""},
+		{"invalid utf8 in batch context", "", "{\"batch\":[{\"type\":\"track\",\"event\":\"e\",\"userId\":\"u\"}],\"context\":{\"a\":\"\xff\"}}", RuleInvalidUTF8, -1, "context"},
+		{"timestamp object", Track, `{"event":"e","userId":"u","timestamp":{"a":"\x"}}`, RuleInvalidJSON, -1, "timestamp"},
 		{"long float overflow", Track, `{"event":"e","userId":"u","properties":{"n":1` + strings.Repeat("0", 400) + `.5}}`, RuleNumberRange, -1, "properties"},
-		{"userId number overflow", Track, `{"event":"e","userId":99999999999999999999}`, RuleNumberRange, -1, "userId"},
 		// field types
 		{"userId object", Track, `{"event":"e","userId":{}}`, RuleFieldType, -1, "userId"},
 		{"event number", Track, `{"event":1,"userId":"u"}`, RuleFieldType, -1, "event"},
@@ -69,7 +65,6 @@ func TestDecodeRules(t *testing.T) {
 		{"context string", Identify, `{"userId":"u","context":"x"}`, RuleFieldType, -1, "context"},
 		{"traits number", Identify, `{"userId":"u","traits":1}`, RuleFieldType, -1, "traits"},
 		{"integrations bool", Track, `{"event":"e","userId":"u","integrations":true}`, RuleFieldType, -1, "integrations"},
-		{"timestamp number", Track, `{"event":"e","userId":"u","timestamp":1700000000}`, RuleFieldType, -1, "timestamp"},
 		{"batch not array", "", `{"batch":{}}`, RuleFieldType, -1, "batch"},
 		{"batch context array", "", `{"batch":[{"type":"track","event":"e","userId":"u"}],"context":[]}`, RuleFieldType, -1, "context"},
 		{"writeKey number", "", `{"writeKey":1,"batch":[{"type":"track","event":"e","userId":"u"}]}`, RuleFieldType, -1, "writeKey"},
@@ -78,37 +73,25 @@ func TestDecodeRules(t *testing.T) {
 		// types
 		{"type mismatch", Track, `{"type":"identify","userId":"u"}`, RuleInvalidType, -1, "type"},
 		{"unknown type", Track, `{"type":"delete","userId":"u"}`, RuleInvalidType, -1, "type"},
-		{"item without type", "", `{"batch":[{"type":"track","event":"e","userId":"u"},{"event":"e","userId":"u"}]}`, RuleInvalidType, 1, "type"},
-		{"item null type", "", `{"batch":[{"type":null,"event":"e","userId":"u"}]}`, RuleInvalidType, 0, "type"},
-		{"item unknown type", "", `{"batch":[{"type":"trak","event":"e","userId":"u"}]}`, RuleInvalidType, 0, "type"},
-		{"item not object", "", `{"batch":[{"type":"track","event":"e","userId":"u"},"x"]}`, RuleInvalidJSON, 1, ""},
 		// identity and required fields
 		{"no identity", Track, `{"event":"e"}`, RuleMissingIdentity, -1, "userId"},
 		{"empty identity", Page, `{"userId":"","anonymousId":""}`, RuleMissingIdentity, -1, "userId"},
 		{"null identity", Screen, `{"userId":null}`, RuleMissingIdentity, -1, "userId"},
-		{"item no identity", "", `{"batch":[{"type":"identify","userId":"u"},{"type":"identify","userId":"u"},{"type":"identify","traits":{}}]}`, RuleMissingIdentity, 2, "userId"},
 		{"track without event", Track, `{"userId":"u"}`, RuleMissingField, -1, "event"},
 		{"track empty event", Track, `{"userId":"u","event":""}`, RuleMissingField, -1, "event"},
 		{"group without groupId", Group, `{"userId":"u"}`, RuleMissingField, -1, "groupId"},
 		{"alias without previousId", Alias, `{"userId":"u"}`, RuleMissingField, -1, "previousId"},
 		{"alias without userId", Alias, `{"anonymousId":"a","previousId":"p"}`, RuleMissingField, -1, "userId"},
-		{"item track without event", "", `{"batch":[{"type":"track","userId":"u"}]}`, RuleMissingField, 0, "event"},
 		// messageId
 		{"messageId too long", Track, `{"event":"e","userId":"u","messageId":"` + strings.Repeat("m", 101) + `"}`, RuleMessageIDTooLong, -1, "messageId"},
 		{"messageId too many runes", Track, `{"event":"e","userId":"u","messageId":"` + strings.Repeat("é", 101) + `"}`, RuleMessageIDTooLong, -1, "messageId"},
 		// timestamps
-		{"timestamp garbage", Track, `{"event":"e","userId":"u","timestamp":"yesterday"}`, RuleInvalidTimestamp, -1, "timestamp"},
-		{"timestamp no zone", Track, `{"event":"e","userId":"u","timestamp":"2024-01-02T03:04:05"}`, RuleInvalidTimestamp, -1, "timestamp"},
-		{"timestamp bad day", Track, `{"event":"e","userId":"u","timestamp":"2023-02-29T03:04:05Z"}`, RuleInvalidTimestamp, -1, "timestamp"},
-		{"sentAt garbage", Track, `{"event":"e","userId":"u","sentAt":"2024-13-01T00:00:00Z"}`, RuleInvalidTimestamp, -1, "sentAt"},
-		{"batch sentAt garbage", "", `{"batch":[{"type":"track","event":"e","userId":"u"}],"sentAt":"now"}`, RuleInvalidTimestamp, -1, "sentAt"},
 		// batch shape
 		{"batch missing", "", `{"writeKey":"k"}`, RuleEmptyBatch, -1, "batch"},
 		{"batch empty", "", `{"batch":[]}`, RuleEmptyBatch, -1, "batch"},
 		{"batch null", "", `{"batch":null}`, RuleFieldType, -1, "batch"},
 		// sizes and counts
 		{"event too large", Track, `{"event":"e","userId":"u","properties":` + bigProps + `}`, RuleEventTooLarge, -1, ""},
-		{"item too large", "", `{"batch":[{"type":"track","event":"e","userId":"u"},{"type":"track","event":"e","userId":"u","properties":` + bigProps + `}]}`, RuleEventTooLarge, 1, ""},
 		{"batch too large", "", `{"batch":[` + strings.Repeat(`{"type":"track","event":"e","userId":"u","properties":{"p":"`+strings.Repeat("x", 30000)+`"}},`, 18) + `{}]}`, RuleBatchTooLarge, -1, ""},
 		{"too many events", "", manyItems, RuleTooManyEvents, DefaultMaxBatchEvents, ""},
 		// the last case of the table is valid at the edge of a limit
@@ -331,12 +314,12 @@ func TestDecodeReusesPayload(t *testing.T) {
 }
 
 func TestErrorText(t *testing.T) {
-	_, err := decode(t, "", `{"batch":[{"type":"track","userId":"u"}]}`)
-	if got, want := err.Error(), `batch[0].event: a track call needs "event" (missing_field)`; got != want {
+	p, _ := decode(t, "", `{"batch":[{"type":"track","userId":"u"}]}`)
+	if got, want := p.Refused[0].Err.Error(), `batch[0].event: a track call needs "event" (missing_field)`; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	_, err = decode(t, Track, `{"userId":"u","event":"\ud800"}`)
-	if got := err.Error(); !strings.HasPrefix(got, "event: lone UTF-16 surrogate escape at byte 23") {
+	_, err := decode(t, Track, "{\"userId\":\"u\",\"event\":\"\xff\"}")
+	if got := err.Error(); !strings.HasPrefix(got, "event: string is not valid UTF-8 at byte 23") {
 		t.Errorf("got %q", got)
 	}
 }

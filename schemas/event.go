@@ -102,6 +102,10 @@ type Event struct {
 	// (config name) whose write key sent the event.
 	Workspace string
 	Source    string
+
+	// notes are what the decoder normalised, until finish writes them to
+	// Context (NotesMember).
+	notes []string
 }
 
 // User returns the id the event is keyed by: UserID, else AnonymousID.

@@ -14,6 +14,9 @@ var fuzzSeeds = []string{
 	`{"batch":[{"type":"group","userId":1,"groupId":2,"context":{"x":1}}],"context":{"x":2,"y":[{}]}}`,
 	`{"type":"page","userId":"u","name":"n","category":"c","messageId":"m"}`,
 	`{"batch":[]}`, `[]`, `{"a":1e400}`, `{"userId":"\ud800"}`, "{\"userId\":\"\xff\"}",
+	`{"batch":[{"type":"track","userId":"u"},{"type":"page","anonymousId":"\udc00\ud800x","messageId":"m"},7],"sentAt":"2015-2-02"}`,
+	`{"userId":"u","event":"e","timestamp":"2015-2-02T00:30:08.276","sentAt":1700000000000,"properties":{"n":123456789012345678901234567890}}`,
+	`{"userId":"u","event":"e","timestamp":{"x":1},"context":{"sluice":1,"ip":"1.2.3.4"}}`,
 }
 
 // FuzzDecode feeds arbitrary bodies to the request decoder as a single call
@@ -46,8 +49,13 @@ func FuzzDecode(f *testing.F) {
 		if !json.Valid(body) {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
-		if len(p.Events) == 0 {
+		if len(p.Events)+len(p.Refused) == 0 {
 			t.Fatalf("accepted a body without events")
+		}
+		for _, r := range p.Refused {
+			if call.Type != "" || r.Err == nil || r.Err.Index != r.Index || len(r.Item) == 0 || !utf8.ValidString(r.MessageID) {
+				t.Fatalf("refusal %+v", r)
+			}
 		}
 		for i := range p.Events {
 			e := &p.Events[i]

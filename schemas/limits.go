@@ -12,7 +12,8 @@ type Limits struct {
 	// MaxBatchEvents caps the items of one batch. Default 2,500.
 	MaxBatchEvents int
 	// MaxDepth caps the nesting of objects and arrays inside one event; the
-	// event object itself is level 1, its properties level 2. Default 32.
+	// event object itself is level 1, its properties level 2. Default 128:
+	// far deeper than real payloads go, while a scan's stack stays small.
 	MaxDepth int
 	// MaxMessageIDChars caps messageId, in Unicode characters. Default 100.
 	MaxMessageIDChars int
@@ -23,7 +24,7 @@ const (
 	DefaultMaxEventBytes     = 32 << 10
 	DefaultMaxBatchBytes     = 500 << 10
 	DefaultMaxBatchEvents    = 2500
-	DefaultMaxDepth          = 32
+	DefaultMaxDepth          = 128
 	DefaultMaxMessageIDChars = 100
 )
 

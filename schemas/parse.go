@@ -171,11 +171,15 @@ func (p *eventParser) parse(s *scanner, m mode, e *Event) (writeKey string, err 
 				Offset: s.Pos, Reason: "field appears more than once"}
 		}
 		seen |= 1 << f
-		if err := p.field(s, f, e); err != nil {
+		fixed := s.Fixed
+		if err := p.field(s, f, e, m); err != nil {
 			if err.Field == "" {
 				err.Field = fieldNames[f]
 			}
 			return "", err
+		}
+		if n := s.Fixed - fixed; n > 0 {
+			e.notes = append(e.notes, surrogateNote(fieldNames[f], n))
 		}
 	}
 	all := string(p.arena) // the event's one allocation for its strings
@@ -193,8 +197,9 @@ func (p *eventParser) parse(s *scanner, m mode, e *Event) (writeKey string, err 
 	return get(fWriteKey), nil
 }
 
-// field reads the value of one known field.
-func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
+// field reads the value of one known field. Times are read leniently from
+// outside input (modeCall, modeItem), strictly from events.raw.
+func (p *eventParser) field(s *scanner, f field, e *Event, m mode) *Error {
 	c := s.peek()
 	if c == 'n' { // null is the same as absent
 		return s.literal("null")
@@ -245,11 +250,12 @@ func (p *eventParser) field(s *scanner, f field, e *Event) *Error {
 			return &Error{Rule: RuleFieldType, Index: -1, Offset: start, Reason: reason}
 		}
 	case f <= fReceivedAt:
-		start := s.Pos
-		t, err := readTime(s, &p.tmp)
+		t, note, err := readTime(s, &p.tmp, m != modeRaw)
 		if err != nil {
-			err.Offset = start
 			return err
+		}
+		if note != "" {
+			e.notes = append(e.notes, fieldNames[f]+": "+note+timeConsequence(f, t))
 		}
 		p.setTime(f, e, t)
 	default:

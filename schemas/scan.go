@@ -18,9 +18,19 @@ type scanner struct {
 }
 
 // newScanner returns a scanner of buf that lets objects and arrays nest
-// limit deep.
+// limit deep. Integers beyond int64 are read as JavaScript reads them: held
+// to float64's range, their text kept.
 func newScanner(buf []byte, limit int) scanner {
-	return scanner{Scanner: jsonscan.Scanner{Buf: buf, Rules: jsonscan.Rules{MaxDepth: limit, Strict: true}}}
+	return scanner{Scanner: jsonscan.Scanner{Buf: buf, Rules: jsonscan.Rules{MaxDepth: limit, Strict: true, WideInts: true}}}
+}
+
+// newIngestScanner is newScanner for outside input that sluice owns: each
+// lone surrogate escape is rewritten in buf to \ufffd (counted in Fixed)
+// rather than refused, as Segment accepts them.
+func newIngestScanner(buf []byte, limit int) scanner {
+	s := newScanner(buf, limit)
+	s.FixSurrogates = true
+	return s
 }
 
 // peek returns the next byte after whitespace, or 0 at the end.
@@ -64,8 +74,7 @@ func (s *scanner) str() (raw []byte, escaped bool, err *Error) {
 	return raw, escaped, nil
 }
 
-// num reads the number at Pos and checks that it is representable:
-// integers within int64, other numbers finite as float64.
+// num reads the number at Pos and checks that it is finite as float64.
 func (s *scanner) num() *Error {
 	if _, f := s.Number(); f != jsonscan.NoFault {
 		return s.fault(f)

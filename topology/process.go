@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sourcegraph/conc"
 
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/topology/cluster"
 	"github.com/sluicehq/sluice/topology/config"
 )
@@ -40,6 +41,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Logger receives logs, which carry no user data; default discards.
 	Logger *slog.Logger
+	// Keyring holds the KEKs that wrap the subjects' data keys (crypto-
+	// shredding of the stream topics, package processors/shred). Nil: built
+	// from Workspace.Encryption, secrets read from the environment; see keyring.
+	Keyring *shred.Keyring
 }
 
 // DefaultShutdownTimeout is Config.ShutdownTimeout's default.
@@ -84,6 +89,8 @@ type env struct {
 	ws       config.Config
 	registry *prometheus.Registry
 	log      *slog.Logger
+	// keyring seals the stream topics; nil when encryption is disabled.
+	keyring *shred.Keyring
 }
 
 // Run checks the topics, builds the roles, calls started once every role
@@ -103,6 +110,10 @@ func Run(ctx context.Context, cfg Config, started func()) error {
 	e.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if len(cfg.Roles) > 0 {
 		if err := checkTopics(ctx, e); err != nil {
+			return err
+		}
+		var err error
+		if e.keyring, err = keyring(cfg); err != nil {
 			return err
 		}
 	}

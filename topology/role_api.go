@@ -5,18 +5,24 @@ import (
 	"net"
 	"time"
 
+	"github.com/sluicehq/sluice/processors/shred"
+	"github.com/sluicehq/sluice/topology/admin"
 	"github.com/sluicehq/sluice/topology/api"
 	"github.com/sluicehq/sluice/topology/planstore"
 	"github.com/sluicehq/sluice/topology/regulator"
+	"github.com/sluicehq/sluice/topology/topics"
 )
 
 // apiRole serves the tracking API and the admin API: tracking plans,
-// regulations (filing, status, export). It is stateless: run as many as the
-// traffic needs behind a load balancer.
+// regulations (filing, status, export), behind personal admin tokens with
+// roles and an audit trail (package admin). It is stateless: run as many as
+// the traffic needs behind a load balancer.
 type apiRole struct {
 	srv     *api.Server
 	ln      net.Listener
 	regs    *regulations
+	keys    *apiKeys // nil: encryption disabled
+	tokens  *admin.Tokens
 	closers []func()
 }
 
@@ -40,17 +46,39 @@ func newAPIRole(ctx context.Context, e env, adminToken string, ln net.Listener) 
 		return nil, err
 	}
 	r.closers = append(r.closers, plans.Close)
-	if r.regs, err = openRegulations(ctx, e); err != nil {
+	names := e.names()
+	audit, err := admin.NewAuditor(e.conn.Seeds, e.conn.Opts, names.Of(topics.Audit), e.log)
+	if err != nil {
 		return nil, err
 	}
+	r.closers = append(r.closers, audit.Close)
+	if r.tokens, err = admin.OpenTokens(e.conn.Seeds, e.conn.Opts, names.Of(topics.AdminTokens), e.log); err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, r.tokens.Close)
+	// Every API process records regulations erased from their topic.
+	if r.regs, err = openRegulations(ctx, e, audit.RegulationErased); err != nil {
+		return nil, err
+	}
+	var creator *shred.Creator
+	if e.keyring != nil {
+		if r.keys, err = newAPIKeys(e, prod); err != nil {
+			return nil, err
+		}
+		creator = r.keys.creator
+	}
 	plansAPI := planstore.NewHandler(plans, e.log)
-	admin := append([]api.Route{
-		{Pattern: "/v1/tracking-plans", Handler: plansAPI},
-		{Pattern: "/v1/tracking-plans/", Handler: plansAPI},
+	plansRead, plansPublish := string(admin.ScopePlansRead), string(admin.ScopePlansPublish)
+	routes := append([]api.Route{
+		{Pattern: "GET /v1/tracking-plans", Handler: plansAPI, Scope: plansRead},
+		{Pattern: "GET /v1/tracking-plans/{name}", Handler: plansAPI, Scope: plansRead},
+		{Pattern: "GET /v1/tracking-plans/{name}/versions/{version}", Handler: plansAPI, Scope: plansRead},
+		{Pattern: "POST /v1/tracking-plans", Handler: plansAPI, Scope: plansPublish},
 	}, regulator.Routes(r.regs.svc)...)
+	guard := admin.NewGuard(admin.GuardConfig{Bootstrap: adminToken, Tokens: r.tokens, Audit: audit, Logger: e.log})
 	r.srv, err = api.New(api.Config{
-		Workspace: e.ws, Producer: prod, AdminToken: adminToken,
-		Admin: admin, Registry: e.registry, Logger: e.log,
+		Workspace: e.ws, Producer: prod, AdminToken: adminToken, AdminGuard: guard,
+		Admin: routes, Registry: e.registry, Logger: e.log, Keys: creator,
 	})
 	if err != nil {
 		return nil, err
@@ -58,9 +86,35 @@ func newAPIRole(ctx context.Context, e env, adminToken string, ln net.Listener) 
 	return r, nil
 }
 
-func (r *apiRole) run(ctx context.Context) error { return r.srv.Serve(ctx, r.ln) }
+func (r *apiRole) run(ctx context.Context) error {
+	// Admin requests drain after ctx ends; the tokens table follows until they have.
+	tctx, stopTokens := context.WithCancel(context.WithoutCancel(ctx))
+	tokensDone := make(chan struct{})
+	go func() { defer close(tokensDone); _ = r.tokens.Run(tctx) }()
+	defer func() { stopTokens(); <-tokensDone }()
+	if r.keys != nil {
+		kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() { defer close(done); r.keys.run(kctx) }()
+		// Requests drain after ctx ends; the keys table follows until they have.
+		defer func() { stop(); <-done }()
+	}
+	return r.srv.Serve(ctx, r.ln)
+}
 
-func (r *apiRole) ready(ctx context.Context) error { return r.srv.Ready(ctx) }
+func (r *apiRole) ready(ctx context.Context) error {
+	if r.keys != nil && !r.keys.creator.Table().Ready() {
+		return errNotReady
+	}
+	// Ready once the tokens table has caught up; after that each admin
+	// request catches it up itself (and fails closed), tracking does not.
+	if !r.tokens.Ready() {
+		if err := r.tokens.CatchUp(ctx); err != nil {
+			return err
+		}
+	}
+	return r.srv.Ready(ctx)
+}
 
 func (r *apiRole) close() {
 	if r.regs != nil {

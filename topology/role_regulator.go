@@ -16,7 +16,7 @@ import (
 type regulatorRole struct{ regs *regulations }
 
 func newRegulatorRole(ctx context.Context, e env) (*regulatorRole, error) {
-	regs, err := openRegulations(ctx, e)
+	regs, err := openRegulations(ctx, e, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +43,9 @@ type regulations struct {
 // clickhouse destination is reached through a warehouse opened from its
 // settings (no insert machinery); the first one is counted and exported. Any
 // other destination's sink is opened for its deletion ability only (a
-// sinks.Deleter), never to deliver.
-func openRegulations(ctx context.Context, e env) (_ *regulations, err error) {
+// sinks.Deleter), never to deliver. erased, when set, is told of regulations
+// erased from their topic (regulator.Config.Erased).
+func openRegulations(ctx context.Context, e env, erased func(id, detail string)) (_ *regulations, err error) {
 	r := &regulations{}
 	defer func() {
 		if err != nil {
@@ -86,6 +87,7 @@ func openRegulations(ctx context.Context, e env) (_ *regulations, err error) {
 	r.svc, err = regulator.Open(ctx, regulator.Config{
 		Workspace: e.ws.Workspace, Brokers: e.conn.Seeds, ClientOpts: e.conn.Opts,
 		Topics: e.names(), Warehouse: warehouse, Destinations: dests, Logger: e.log,
+		Keyring: e.keyring, UnattributedTTL: e.ws.Topics.StreamRetention.Duration, Erased: erased,
 	})
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ type routerRole struct{ rt *router.Router }
 func newRouterRole(e env) (*routerRole, error) {
 	rt, err := router.New(router.Config{
 		Seeds: e.conn.Seeds, ClientOpts: e.conn.Opts,
-		Workspace: e.ws, Registry: e.registry, Logger: e.log,
+		Workspace: e.ws, Registry: e.registry, Logger: e.log, Keyring: e.keyring,
 	})
 	if err != nil {
 		return nil, err

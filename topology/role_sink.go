@@ -41,7 +41,7 @@ func newSinkRole(ctx context.Context, e env) (_ *sinkRole, err error) {
 		}
 		eng, err := delivery.New(delivery.Config{
 			Seeds: e.conn.Seeds, ClientOpts: e.conn.Opts, Workspace: e.ws,
-			Destination: d.Name, Sink: sink, Registry: e.registry, Logger: e.log,
+			Destination: d.Name, Sink: sink, Registry: e.registry, Logger: e.log, Keyring: e.keyring,
 		})
 		if err != nil {
 			sink.Close(ctx)

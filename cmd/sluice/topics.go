@@ -64,7 +64,7 @@ on a missing topic or a wrong cleanup policy.`,
 	pf.StringVar(&f.configPath, "config", "", "workspace config (sluice.yaml); default: the built-in default config")
 	pf.StringSliceVar(&f.brokers, "brokers", nil, "Kafka seed brokers, comma-separated (default: the config's kafka.brokers)")
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up on the broker after this long")
-	cmd.AddCommand(newTopicsPlanCmd(f), newTopicsApplyCmd(f))
+	cmd.AddCommand(newTopicsPlanCmd(f), newTopicsApplyCmd(f), newTopicsACLsCmd(f))
 	return cmd
 }
 

@@ -59,8 +59,8 @@ func (s *Scanner) Number() (n Num, f Fault) {
 			n.Int = -n.Int
 		}
 	}
-	if s.Strict && !inRange(b[s.Pos:i], n) {
-		if n.Integral {
+	if s.Strict && !inRange(b[s.Pos:i], n, s.WideInts) {
+		if n.Integral && !s.WideInts {
 			return n, IntRange
 		}
 		return n, FloatRange
@@ -79,9 +79,10 @@ func digits(b []byte, i int) (int, bool) {
 	return j, j > i
 }
 
-// inRange reports whether the number text, read as n, keeps to Strict rules.
-func inRange(text []byte, n Num) bool {
-	if n.Integral {
+// inRange reports whether the number text, read as n, keeps to Strict rules
+// (wide: integers held to float64's range rather than int64's).
+func inRange(text []byte, n Num, wide bool) bool {
+	if n.Integral && (n.Fits || !wide) {
 		return n.Fits
 	}
 	// Without an exponent a number overflows float64 only past 308 digits.

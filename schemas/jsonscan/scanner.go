@@ -14,6 +14,15 @@ type Rules struct {
 	// surrogate escape, integers outside int64 and numbers that overflow
 	// float64.
 	Strict bool
+	// FixSurrogates, under Strict rules, rewrites each lone surrogate escape
+	// in Buf, in place and at the same length, to \ufffd (U+FFFD, what
+	// JavaScript and encoding/json make of it) instead of refusing it, and
+	// counts it in Scanner.Fixed. Buf must be writable.
+	FixSurrogates bool
+	// WideInts, under Strict rules, holds integers outside int64 to the range
+	// of float64, as JavaScript reads them, instead of refusing them; their
+	// text is not changed.
+	WideInts bool
 }
 
 // Scanner reads the JSON text Buf from Pos on, checking it against its
@@ -23,6 +32,8 @@ type Scanner struct {
 	Buf []byte
 	Pos int
 	Rules
+	// Fixed counts the lone surrogate escapes rewritten under FixSurrogates.
+	Fixed int
 }
 
 // SkipSpace moves Pos past whitespace.
@@ -143,4 +154,78 @@ func (s *Scanner) Literal(word string) Fault {
 	}
 	s.Pos += len(word)
 	return NoFault
+}
+
+// Skip reads the value at Pos, with no space before it, as Value does but
+// without recursion and without a nesting limit: each level open costs a
+// byte of heap, not a stack frame, so any nesting a buffer can hold is read.
+// It finds where a value ends before a caller judges it under a depth limit.
+func (s *Scanner) Skip() Fault {
+	var open []byte // the closing byte of each object and array open
+	for {
+		if s.Pos >= len(s.Buf) {
+			return NoValue
+		}
+		var f Fault
+		switch c := s.Buf[s.Pos]; c {
+		case '{', '[':
+			closing := byte(']')
+			if c == '{' {
+				closing = '}'
+			}
+			s.Pos++
+			s.SkipSpace()
+			if s.Pos < len(s.Buf) && s.Buf[s.Pos] == closing {
+				s.Pos++
+				break
+			}
+			open = append(open, closing)
+			if closing == '}' {
+				if _, _, f = s.Key(); f != NoFault {
+					return f
+				}
+				s.SkipSpace()
+			}
+			continue // the first member's value
+		case '"':
+			_, _, f = s.String()
+		case 't':
+			f = s.Literal("true")
+		case 'f':
+			f = s.Literal("false")
+		case 'n':
+			f = s.Literal("null")
+		default:
+			if c != '-' && !isDigit(c) {
+				return NoValue
+			}
+			_, f = s.Number()
+		}
+		if f != NoFault {
+			return f
+		}
+		// A value is done: close what it ends, then go to the next member.
+		for {
+			if len(open) == 0 {
+				return NoFault
+			}
+			closing := open[len(open)-1]
+			more, f := s.Next(closing)
+			if f != NoFault {
+				return f
+			}
+			if !more {
+				open = open[:len(open)-1]
+				continue
+			}
+			s.SkipSpace()
+			if closing == '}' {
+				if _, _, f = s.Key(); f != NoFault {
+					return f
+				}
+				s.SkipSpace()
+			}
+			break
+		}
+	}
 }

@@ -40,6 +40,14 @@ func (s *Scanner) String() (raw []byte, escaped bool, f Fault) {
 			return raw, escaped, NoFault
 		case c == '\\':
 			n, f := escapeLen(b, i, s.Strict)
+			if f == LoneSurrogate && s.FixSurrogates {
+				// Every lone surrogate escape is a whole \uXXXX: same length.
+				copy(b[i+2:i+6], "fffd")
+				s.Fixed++
+				escaped = true
+				i += 6
+				continue
+			}
 			if f != NoFault {
 				s.Pos = i
 				return nil, false, f

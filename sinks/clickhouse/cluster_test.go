@@ -27,7 +27,10 @@ func TestClusterStatementsParse(t *testing.T) {
 				stmts = append(stmts, dd.addColumnStatements(tb.name, tb.columns[len(tb.columns)-2:])...)
 				st := subjectTable{name: dd.storage(tb.name), read: tb.name, previousID: tb.name == tableAliases}
 				where, _ := subjectPredicate(req, st.previousID)
-				stmts = append(stmts, dd.deleteFrom(st)+where, dd.countFrom(st)+where)
+				erase := dd.eraseStatements(st, DefaultPurgeWithin, nil)
+				erase[1] += where
+				stmts = append(stmts, erase...)
+				stmts = append(stmts, dd.heldQuery(st, where))
 			}
 		}
 	}

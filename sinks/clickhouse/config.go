@@ -72,6 +72,11 @@ type Config struct {
 	// replicated_deduplication_window with Cluster); default 10,000. Applied
 	// when a table is created. Setting `dedupWindow`.
 	DedupWindow int
+	// PurgeWithin bounds how long the parts a delete replaced stay on the
+	// servers' disks (with the subjects' rows in them, unreadable by any
+	// query): Delete sets each table's part cleanup to finish within it
+	// (see purgeSettings); default 10m. Setting `purgeWithin`.
+	PurgeWithin time.Duration
 
 	// Plans looks up tracking-plan versions for typed per-event tables; nil
 	// writes no typed tables.
@@ -89,6 +94,7 @@ const (
 	DefaultBatchWait   = time.Second
 	DefaultInFlight    = 2
 	DefaultDedupWindow = 10_000
+	DefaultPurgeWithin = 10 * time.Minute
 )
 
 // Protocols and JSON column modes.
@@ -120,6 +126,7 @@ func FromSettings(dest string, settings map[string]any) (Config, error) {
 		DialTimeout:  r.Duration("dialTimeout", 0),
 		QueryTimeout: r.Duration("queryTimeout", 0),
 		DedupWindow:  r.Int("dedupWindow", 0),
+		PurgeWithin:  r.Duration("purgeWithin", 0),
 	}
 	if addr := r.String("addr", ""); addr != "" {
 		c.Addrs = append([]string{addr}, c.Addrs...)
@@ -182,6 +189,9 @@ func (c Config) WithDefaults() Config {
 	if c.DedupWindow == 0 {
 		c.DedupWindow = DefaultDedupWindow
 	}
+	if c.PurgeWithin == 0 {
+		c.PurgeWithin = DefaultPurgeWithin
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -209,6 +219,8 @@ func (c Config) Validate() error {
 		return errors.New("clickhouse: dedupWindow must not be negative")
 	case c.DialTimeout < 0 || c.QueryTimeout < 0:
 		return errors.New("clickhouse: dialTimeout and queryTimeout must not be negative")
+	case c.PurgeWithin < 0 || c.PurgeWithin > 0 && c.PurgeWithin < 5*time.Second:
+		return errors.New("clickhouse: purgeWithin: at least 5s (ClickHouse counts part cleanup in whole seconds)")
 	}
 	switch c.Compression {
 	case "lz4", "zstd", "none":

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // field is what a core column holds of an event; it fixes the Go type the
@@ -204,6 +205,7 @@ type ddl struct {
 	sharded     bool
 	jsonType    string // "JSON" or "String"
 	dedupWindow int
+	purgeWithin time.Duration // see purgeSettings
 }
 
 // localPrefix names the local table under a Distributed one on a sharded
@@ -220,7 +222,7 @@ const localPrefix = "local_"
 const shardingKey = "cityHash64(if(user_id = '', anonymous_id, user_id))"
 
 func newDDL(c Config) ddl {
-	d := ddl{database: c.Database, cluster: c.Cluster, jsonType: "JSON", dedupWindow: c.DedupWindow}
+	d := ddl{database: c.Database, cluster: c.Cluster, jsonType: "JSON", dedupWindow: c.DedupWindow, purgeWithin: c.PurgeWithin}
 	if c.JSONColumns == JSONString {
 		d.jsonType = "String"
 	}
@@ -318,7 +320,9 @@ func (d ddl) createTable(t *table) string {
 	if d.cluster != "" {
 		window = "replicated_deduplication_window"
 	}
-	fmt.Fprintf(&b, "SETTINGS %s = %d\n", window, d.dedupWindow)
+	// The purge settings from the start: a table's part cleanup picks up a
+	// changed period only after its next, already scheduled, run.
+	fmt.Fprintf(&b, "SETTINGS %s = %d, %s\n", window, d.dedupWindow, purgeSettings(d.purgeWithin, d.cluster != ""))
 	comment := t.comment
 	if d.sharded {
 		comment = "This shard's rows of " + t.name + ": query " + t.name + ". " + comment

@@ -112,7 +112,9 @@ func TestShardedAddColumnCodec(t *testing.T) {
 
 // TestDeleteStatementsGolden renders a delete of two users and an
 // anonymousId from tracks, aliases and a typed table, per layout: the
-// statements Warehouse.Delete runs (ids elided as in receipts).
+// statements Warehouse.Delete runs (ids elided as in receipts; on one
+// server they name Set tables, on a cluster they are literals), with rows
+// found in partition 202601 on one server.
 func TestDeleteStatementsGolden(t *testing.T) {
 	req := sinks.DeleteRequest{Workspace: "acme", UserIDs: []string{"u1", "u2"}, AnonymousIDs: []string{"a1"}}
 	for _, l := range layouts {
@@ -132,7 +134,15 @@ func TestDeleteStatementsGolden(t *testing.T) {
 		var stmts []string
 		for _, st := range subjectTables(all) {
 			_, shown := subjectPredicate(req, st.previousID)
-			stmts = append(stmts, d.countFrom(st)+shown, d.deleteFrom(st)+shown)
+			var parts []string
+			if d.cluster == "" {
+				parts = []string{"202601"}
+			}
+			erase := d.eraseStatements(st, DefaultPurgeWithin, parts)
+			erase[1] += shown
+			stmts = append(stmts, d.heldQuery(st, shown)+" -- SETTINGS apply_deleted_mask = 0")
+			stmts = append(stmts, erase...)
+			stmts = append(stmts, d.heldQuery(st, shown)+" -- SETTINGS apply_deleted_mask = 0")
 		}
 		golden(t, "delete"+l.suffix+".sql", joinStatements(stmts))
 	}

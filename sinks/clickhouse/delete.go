@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,12 +25,17 @@ func (s *Sink) Delete(ctx context.Context, req sinks.DeleteRequest) (sinks.Recei
 }
 
 // Delete erases the subjects from every table holding subjects' rows (the
-// core tables, users, every typed table): per table that holds any of
-// their rows, one lightweight DELETE (ON CLUSTER with a cluster) that
-// returns once every replica applied it, then a count that must be 0.
-// Deleted rows vanish from every query at once; the disk space is reclaimed
-// by later merges. The receipt lists rows before and after per table and
-// the statements, ids elided. Rows left fail the call, to be retried.
+// core tables, users, every typed table). Per table that holds any of their
+// rows, masked or not, it runs (ON CLUSTER with a cluster, waiting for
+// every replica): the purge settings (purgeSettings), one lightweight
+// DELETE, and one ALTER TABLE … APPLY DELETED MASK for the partitions that
+// held the rows, which rewrites those parts without them; then a count
+// with apply_deleted_mask = 0, which must be 0. So when Delete returns, no
+// active part holds a row of the subjects and no query or setting returns
+// one; the replaced parts leave the disks within PurgeWithin (PurgedBefore
+// tells when). Statements name the ids through Set tables (see subjects).
+// The receipt lists rows before and after per table and the statements,
+// ids elided. Rows left fail the call, to be retried.
 func (w *Warehouse) Delete(ctx context.Context, req sinks.DeleteRequest) (sinks.Receipt, error) {
 	if err := req.Validate(); err != nil {
 		return sinks.Receipt{}, err
@@ -37,26 +44,44 @@ func (w *Warehouse) Delete(ctx context.Context, req sinks.DeleteRequest) (sinks.
 	if err != nil {
 		return sinks.Receipt{}, err
 	}
+	subj, err := w.openSubjects(ctx, req)
+	if err != nil {
+		return sinks.Receipt{}, err
+	}
+	defer subj.close(ctx, w)
 	var rec sinks.Receipt
 	var left []string
 	for _, t := range tables {
-		where, shown := subjectPredicate(req, t.previousID)
-		qctx := ch.Context(ctx, ch.WithSettings(bigQuery(where)))
+		where, shown := subj.where(t.previousID)
 		count := sinks.TableCount{Table: t.read}
-		if count.Before, err = w.count(qctx, t, where); err != nil {
+		held, err := w.held(ctx, t, where)
+		if err != nil {
 			return rec, err
 		}
+		for _, n := range held {
+			count.Before += n
+		}
 		if count.Before > 0 {
-			stmt := w.ddl.deleteFrom(t)
-			rec.Statements = append(rec.Statements, stmt+shown)
-			// Wait until every replica applied the delete, so the count
-			// below sees what analysts will see.
-			dctx := ch.Context(ctx, ch.WithSettings(withSync(bigQuery(where))))
-			if err := w.conn.Exec(dctx, stmt+where); err != nil {
-				return rec, fmt.Errorf("clickhouse: deleting from %s: %w", t.name, err)
+			stmts := w.ddl.eraseStatements(t, w.cfg.PurgeWithin, partitionIDs(held))
+			for i, stmt := range stmts {
+				shownStmt := stmt
+				if i == 1 { // the DELETE
+					shownStmt, stmt = stmt+shown, stmt+where
+				}
+				rec.Statements = append(rec.Statements, shownStmt)
+				// Wait until every replica applied the statement, so the
+				// count below sees what analysts will see.
+				sctx := ch.Context(ctx, ch.WithSettings(withSync(subj.settings(stmt))))
+				if err := w.conn.Exec(sctx, stmt); err != nil {
+					return rec, fmt.Errorf("clickhouse: deleting from %s: %s: %w", t.name, firstLine(shownStmt), err)
+				}
 			}
-			if count.After, err = w.count(qctx, t, where); err != nil {
+			after, err := w.held(ctx, t, where)
+			if err != nil {
 				return rec, err
+			}
+			for _, n := range after {
+				count.After += n
 			}
 		}
 		rec.Tables = append(rec.Tables, count)
@@ -71,28 +96,98 @@ func (w *Warehouse) Delete(ctx context.Context, req sinks.DeleteRequest) (sinks.
 	return rec, nil
 }
 
-// deleteFrom is the head of t's DELETE statement, up to its WHERE.
-func (d ddl) deleteFrom(t subjectTable) string {
-	return "DELETE FROM " + d.qualified(t.name) + d.onCluster() + " WHERE "
-}
-
-// countFrom is the head of t's count of subjects' rows, up to its WHERE.
-func (d ddl) countFrom(t subjectTable) string {
-	return "SELECT count() FROM " + d.qualified(t.read) + " WHERE "
-}
-
-func (w *Warehouse) count(ctx context.Context, t subjectTable, where string) (uint64, error) {
-	var n uint64
-	if err := w.conn.QueryRow(ctx, w.ddl.countFrom(t)+where).Scan(&n); err != nil {
-		return 0, fmt.Errorf("clickhouse: counting the subjects' rows in %s: %w", t.read, err)
+// held counts the rows matching where in t's parts, masked by a
+// lightweight delete or not (apply_deleted_mask = 0), per partition id; on
+// a cluster (read through a Distributed table there) under the one key "".
+func (w *Warehouse) held(ctx context.Context, t subjectTable, where string) (map[string]uint64, error) {
+	rows, err := w.conn.Query(ch.Context(ctx, ch.WithSettings(unmasked(bigQuery(where)))), w.ddl.heldQuery(t, where))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: counting the subjects' rows in %s: %w", t.read, err)
 	}
-	return n, nil
+	defer rows.Close()
+	out := map[string]uint64{}
+	for rows.Next() {
+		var id string
+		var n uint64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("clickhouse: counting the subjects' rows in %s: %w", t.read, err)
+		}
+		if n > 0 {
+			out[id] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: counting the subjects' rows in %s: %w", t.read, err)
+	}
+	return out, nil
+}
+
+// heldQuery is the count of held: per partition on one server, in all on
+// a cluster (partitions are not read through a Distributed table).
+func (d ddl) heldQuery(t subjectTable, where string) string {
+	if d.cluster != "" {
+		return "SELECT '', count() FROM " + d.qualified(t.read) + " WHERE " + where
+	}
+	return "SELECT _partition_id, count() FROM " + d.qualified(t.read) + " WHERE " + where + " GROUP BY _partition_id"
+}
+
+// partitionIDs lists the partitions of a held count, sorted; nil on a
+// cluster, where the whole table is rewritten.
+func partitionIDs(held map[string]uint64) []string {
+	if _, ok := held[""]; ok {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(held))
+}
+
+// eraseStatements are the statements Delete runs on t, in order: the purge
+// settings, the DELETE up to its WHERE (the predicate follows), and the
+// rewrite of the partitions (all of them when partitions is nil).
+func (d ddl) eraseStatements(t subjectTable, within time.Duration, partitions []string) []string {
+	table := d.qualified(t.name) + d.onCluster()
+	rewrite := "ALTER TABLE " + table + " APPLY DELETED MASK"
+	if len(partitions) > 0 {
+		cmds := make([]string, len(partitions))
+		for i, p := range partitions {
+			cmds[i] = "APPLY DELETED MASK IN PARTITION ID " + quoteString(p)
+		}
+		rewrite = "ALTER TABLE " + table + " " + strings.Join(cmds, ", ")
+	}
+	return []string{
+		"ALTER TABLE " + table + " MODIFY SETTING " + purgeSettings(within, d.cluster != ""),
+		"DELETE FROM " + table + " WHERE ",
+		rewrite,
+	}
+}
+
+// purgeSettings are the MergeTree settings that bound how long a replaced
+// part stays on disk (the table's parts are removed by a cleanup thread
+// that wakes every cleanup_delay_period plus up to the random add, backing
+// off to max_cleanup_delay_period when idle, and removes parts outdated
+// for old_parts_lifetime): old_parts_lifetime = within/2 (at most
+// ClickHouse's default 480s, kept for crash safety), cleanup periods of
+// within/10 (at most 30s) and within/4 (at most 300s): together under
+// within. On a cluster finished_mutations_to_keep = 1 also drops the
+// DELETE's record (its ids are literals there) once the rewrite after it
+// has finished.
+func purgeSettings(within time.Duration, cluster bool) string {
+	secs := func(d, most time.Duration) int64 { return int64(max(min(d, most), time.Second) / time.Second) }
+	period := secs(within/10, 30*time.Second)
+	s := fmt.Sprintf("old_parts_lifetime = %d, cleanup_delay_period = %d, cleanup_delay_period_random_add = %d, max_cleanup_delay_period = %d",
+		secs(within/2, 480*time.Second), period, min(period, 10), secs(within/4, 300*time.Second))
+	if cluster {
+		s += ", finished_mutations_to_keep = 1"
+	}
+	return s
 }
 
 // CountSubjects counts the rows of several requests' subjects, all of one
 // workspace, with one query per table: rows[i][j] is how many rows of
 // tables[j] are request i's (a row of several requests counts for each).
-// tables names every table holding subjects' rows, as Delete's receipts do.
+// It counts every row the table's parts hold, masked by a lightweight
+// delete or not (apply_deleted_mask = 0): 0 means no query, whatever its
+// settings, returns one. tables names every table holding subjects' rows,
+// as Delete's receipts do.
 func (w *Warehouse) CountSubjects(ctx context.Context, reqs []sinks.DeleteRequest) (tables []string, rows [][]uint64, err error) {
 	union, byUser, byAnon, err := unionOf(reqs)
 	if err != nil {
@@ -102,6 +197,11 @@ func (w *Warehouse) CountSubjects(ctx context.Context, reqs []sinks.DeleteReques
 	if err != nil {
 		return nil, nil, err
 	}
+	subj, err := w.openSubjects(ctx, union)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer subj.close(ctx, w)
 	rows = make([][]uint64, len(reqs))
 	for i := range rows {
 		rows[i] = make([]uint64, len(ts))
@@ -111,14 +211,14 @@ func (w *Warehouse) CountSubjects(ctx context.Context, reqs []sinks.DeleteReques
 	row := 0
 	for j, t := range ts {
 		tables = append(tables, t.read)
-		where, _ := subjectPredicate(union, t.previousID)
+		where, _ := subj.where(t.previousID)
 		prev := "''"
 		if t.previousID {
 			prev = "ifNull(toString(previous_id), '')"
 		}
 		q := "SELECT ifNull(toString(user_id), ''), ifNull(toString(anonymous_id), ''), " + prev + ", count() FROM " +
 			w.ddl.qualified(t.read) + " WHERE " + where + " GROUP BY 1, 2, 3"
-		res, err := w.conn.Query(ch.Context(ctx, ch.WithSettings(bigQuery(where))), q)
+		res, err := w.conn.Query(ch.Context(ctx, ch.WithSettings(unmasked(subj.settings(where)))), q)
 		if err != nil {
 			return nil, nil, fmt.Errorf("clickhouse: counting the subjects' rows in %s: %w", t.read, err)
 		}
@@ -192,6 +292,12 @@ func bigQuery(where string) ch.Settings {
 	if n := len(where) + 64<<10; n > 256<<10 {
 		s["max_query_size"] = n
 	}
+	return s
+}
+
+// unmasked makes a query read the rows a lightweight delete masked too.
+func unmasked(s ch.Settings) ch.Settings {
+	s["apply_deleted_mask"] = 0
 	return s
 }
 

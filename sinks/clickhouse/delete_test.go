@@ -53,12 +53,22 @@ func TestDeleteReceipt(t *testing.T) {
 			t.Errorf("receipt: %s had no rows of the subjects: %+v", name, rec.Tables)
 		}
 	}
-	if len(rec.Statements) == 0 || len(rec.Statements) > len(rec.Tables) {
+	// Per table with rows: the purge settings, the DELETE, the rewrite.
+	if len(rec.Statements) == 0 || len(rec.Statements) > 3*len(rec.Tables) || len(rec.Statements)%3 != 0 {
 		t.Fatalf("statements %v for %d tables", rec.Statements, len(rec.Tables))
 	}
-	for _, st := range rec.Statements {
-		if !strings.HasPrefix(st, "DELETE FROM ") || !strings.Contains(st, "user_id IN (<5000 ids>) OR anonymous_id IN (<1 ids>)") {
-			t.Errorf("statement %q", st)
+	for i, st := range rec.Statements {
+		var ok bool
+		switch i % 3 {
+		case 0:
+			ok = strings.HasPrefix(st, "ALTER TABLE ") && strings.Contains(st, " MODIFY SETTING old_parts_lifetime = ")
+		case 1:
+			ok = strings.HasPrefix(st, "DELETE FROM ") && strings.Contains(st, "user_id IN (<5000 ids>) OR anonymous_id IN (<1 ids>)")
+		case 2:
+			ok = strings.HasPrefix(st, "ALTER TABLE ") && strings.Contains(st, " APPLY DELETED MASK IN PARTITION ID ")
+		}
+		if !ok {
+			t.Errorf("statement %d: %q", i, st)
 		}
 		if strings.Contains(st, "someone-who") {
 			t.Errorf("a receipt statement lists ids: %.80s", st)

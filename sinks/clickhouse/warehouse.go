@@ -132,22 +132,22 @@ func subjectTables(all []tableInfo) []subjectTable {
 	return out
 }
 
-// subjectPredicate matches the request's subjects; shown is the same with
-// the id lists elided to their length, for receipts.
+// subjectPredicate matches the request's subjects with the ids as literal
+// lists; shown is the same with the lists elided to their length, for
+// receipts. Exports use it; deletes and counts name the ids through
+// subjects.
 func subjectPredicate(req sinks.DeleteRequest, previousID bool) (where, shown string) {
-	var terms, shownTerms []string
-	add := func(col string, ids []string) {
-		if len(ids) == 0 {
-			return
-		}
-		terms = append(terms, col+" IN "+quoteStrings(ids))
-		shownTerms = append(shownTerms, fmt.Sprintf("%s IN (<%d ids>)", col, len(ids)))
+	return literalSubjects(req).where(previousID)
+}
+
+// literalSubjects names the request's subjects with literal id lists.
+func literalSubjects(req sinks.DeleteRequest) *subjects {
+	s := &subjects{workspace: req.Workspace, nUsers: len(req.UserIDs), nAnons: len(req.AnonymousIDs)}
+	if len(req.UserIDs) > 0 {
+		s.users = quoteStrings(req.UserIDs)
 	}
-	add("user_id", req.UserIDs)
-	add("anonymous_id", req.AnonymousIDs)
-	if previousID {
-		add("previous_id", append(slices.Clone(req.UserIDs), req.AnonymousIDs...))
+	if len(req.AnonymousIDs) > 0 {
+		s.anons = quoteStrings(req.AnonymousIDs)
 	}
-	ws := "workspace = " + quoteString(req.Workspace)
-	return ws + " AND (" + strings.Join(terms, " OR ") + ")", ws + " AND (" + strings.Join(shownTerms, " OR ") + ")"
+	return s
 }

@@ -11,10 +11,12 @@ package broker
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -35,9 +37,18 @@ type Config struct {
 	// Users, when set, require SASL: only these users connect, each a
 	// superuser (no ACL checks). Default none: no authentication.
 	Users []User
+	// RestrictedUsers, when set, turn on the broker's authorizer: these SASL
+	// users may do only what ACLs allow (created through the admin API by
+	// one of Users). Users stay superusers.
+	RestrictedUsers []User
 	// TLS, when set, makes the listener serve TLS with this config (its
 	// certificate, and ClientAuth for mutual TLS). Default plaintext.
 	TLS *tls.Config
+	// CleanEvery is how often the broker cleans its logs (Broker.Clean):
+	// compacted topics drop replaced values and old tombstones, the others
+	// expire by retention.ms; default DefaultCleanEvery (1m); negative:
+	// only when Clean is called. kfake's own cleaner (hourly) is off.
+	CleanEvery time.Duration
 }
 
 // User is a SASL user of the embedded broker.
@@ -62,15 +73,23 @@ func (c Config) Validate() error {
 	if c.Partitions < 0 {
 		return fmt.Errorf("broker: Partitions %d: must not be negative", c.Partitions)
 	}
-	for i, u := range c.Users {
-		switch u.Mechanism {
-		case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
-		default:
-			return fmt.Errorf("broker: Users[%d].Mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", i, u.Mechanism)
+	for _, set := range []struct {
+		field string
+		users []User
+	}{{"Users", c.Users}, {"RestrictedUsers", c.RestrictedUsers}} {
+		for i, u := range set.users {
+			switch u.Mechanism {
+			case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+			default:
+				return fmt.Errorf("broker: %s[%d].Mechanism %q: want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", set.field, i, u.Mechanism)
+			}
+			if u.Name == "" {
+				return fmt.Errorf("broker: %s[%d].Name: required", set.field, i)
+			}
 		}
-		if u.Name == "" {
-			return fmt.Errorf("broker: Users[%d].Name: required", i)
-		}
+	}
+	if len(c.RestrictedUsers) > 0 && len(c.Users) == 0 {
+		return errors.New("broker: RestrictedUsers need a superuser in Users to create their ACLs")
 	}
 	return nil
 }
@@ -79,6 +98,14 @@ func (c Config) Validate() error {
 type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
+	cfg     Config
+	log     *slog.Logger
+
+	cleanMu   sync.Mutex // one Clean at a time; guards cleaner
+	cleaner   *cleaner
+	stopClean chan struct{}
+	cleanDone chan struct{} // closed when cleanLoop has returned
+	closeOnce sync.Once
 }
 
 // Start starts a broker. It returns once the broker accepts connections.
@@ -109,14 +136,23 @@ func Start(cfg Config) (*Broker, error) {
 		// Group sessions as short as clients ask for, so tests that kill a
 		// member see the rebalance quickly.
 		kfake.GroupMinSessionTimeout(time.Second),
+		// Clean replaces kfake's own cleaner (see clean.go): a century
+		// between its runs.
+		kfake.BrokerConfigs(map[string]string{"log.cleaner.backoff.ms": strconv.FormatInt(100*365*24*time.Hour.Milliseconds(), 10)}),
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
-	if len(cfg.Users) > 0 {
+	if len(cfg.Users) > 0 || len(cfg.RestrictedUsers) > 0 {
 		opts = append(opts, kfake.EnableSASL())
 		for _, u := range cfg.Users {
 			opts = append(opts, kfake.Superuser(u.Mechanism, u.Name, u.Password))
+		}
+	}
+	if len(cfg.RestrictedUsers) > 0 {
+		opts = append(opts, kfake.EnableACLs())
+		for _, u := range cfg.RestrictedUsers {
+			opts = append(opts, kfake.User(u.Mechanism, u.Name, u.Password))
 		}
 	}
 	if cfg.TLS != nil {
@@ -131,7 +167,17 @@ func Start(cfg Config) (*Broker, error) {
 		c.Close()
 		return nil, fmt.Errorf("broker: expected one listener, got %v", addrs)
 	}
-	return &Broker{cluster: c, addr: addrs[0]}, nil
+	b := &Broker{cluster: c, addr: addrs[0], cfg: cfg, log: logger, stopClean: make(chan struct{}), cleanDone: make(chan struct{})}
+	every := cfg.CleanEvery
+	if every == 0 {
+		every = DefaultCleanEvery
+	}
+	if every > 0 {
+		go b.cleanLoop(every, b.stopClean)
+	} else {
+		close(b.cleanDone)
+	}
+	return b, nil
 }
 
 // Addr is the host:port clients bootstrap from.
@@ -141,11 +187,24 @@ func (b *Broker) Addr() string { return b.addr }
 // fault injection (ControlKey) in tests.
 func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 
-// Compact runs log compaction on every compacted topic now.
+// Compact runs kfake's log compaction on every compacted topic now, and
+// retention on every topic. Unlike Clean it leaves each partition's last
+// batch as it is, as Kafka leaves the active segment.
 func (b *Broker) Compact() { b.cluster.Compact() }
 
 // Close stops the broker, writing its state to DataDir when persistent.
-func (b *Broker) Close() { b.cluster.Close() }
+// Closing again does nothing.
+func (b *Broker) Close() {
+	b.closeOnce.Do(func() {
+		close(b.stopClean)
+		<-b.cleanDone
+		b.cleanMu.Lock()
+		b.cleaner.close()
+		b.cleaner = nil
+		b.cleanMu.Unlock()
+		b.cluster.Close()
+	})
+}
 
 // slogAdapter routes kfake's log lines to a slog.Logger.
 type slogAdapter struct{ l *slog.Logger }

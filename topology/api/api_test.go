@@ -165,8 +165,8 @@ func TestBadInputAnswersAndDeadLetters(t *testing.T) {
 	}{
 		{"/v1/track", `{"userId":"u"}`, 400, "missing_field", -1, "event"},
 		{"/v1/identify", `{"traits":{}}`, 400, "missing_identity", -1, "userId"},
-		{"/v1/batch", `{"batch":[{"type":"track","userId":"u","event":"e"},{"userId":"u"}]}`, 400, "invalid_type", 1, "type"},
-		{"/v1/batch", `{"batch":[{"type":"alias","userId":"u","previousId":"p"},{"type":"group","userId":"u"}]}`, 400, "missing_field", 1, "groupId"},
+		{"/v1/batch", `{"batch":[{"type":"track","userId":"u","event":"e"},{"userId":"u"}`, 400, "invalid_json", -1, ""},
+		{"/v1/batch", `{"batch":[]}`, 400, "empty_batch", -1, "batch"},
 		{"/v1/track", "{\"userId\":\"u\",\"event\":\"\xff\"}", 400, "invalid_utf8", -1, "event"},
 		{"/v1/track", `{"userId":"u","event":"e","properties":{"n":1e999}}`, 400, "number_out_of_range", -1, "properties"},
 		{"/v1/page", `not json`, 400, "invalid_json", -1, ""},
@@ -211,35 +211,93 @@ func TestBadInputAnswersAndDeadLetters(t *testing.T) {
 	if got := e.recordsBeforeSentinel(e.names.Of(topics.Raw)); len(got) != 0 {
 		t.Errorf("events.raw holds %d records of refused input: %s", len(got), got[0].Value)
 	}
-	if got := e.metric("sluice_api_requests_rejected_total", map[string]string{"code": "missing_field"}); got != 2 {
-		t.Errorf("rejected{code=missing_field} = %v, want 2", got)
+	if got := e.metric("sluice_api_requests_rejected_total", map[string]string{"code": "missing_field"}); got != 1 {
+		t.Errorf("rejected{code=missing_field} = %v, want 1", got)
 	}
 }
 
-// TestBatchAcceptedWhole: a batch with one bad item is refused with nothing
-// written; the same batch fixed is written whole, in order per user.
-func TestBatchAcceptedWhole(t *testing.T) {
+// TestBatchLossless: in a batch each item is judged alone. The good items
+// land, in order per user; each refused one is listed in the 200 answer and
+// dead-lettered with its reason, on every batch route.
+func TestBatchLossless(t *testing.T) {
 	e := newEnv(t)
 	items := make([]string, 50)
 	for i := range items {
 		items[i] = `{"type":"track","userId":"same-user","event":"e","properties":{"i":` + itoa(i) + `}}`
 	}
-	bad := append([]string(nil), items...)
-	bad[37] = `{"type":"track","userId":"same-user"}`
-	if r := e.post("/v1/batch", webKey, []byte(`{"batch":[`+strings.Join(bad, ",")+`]}`)); r.status != 400 || r.body["index"] != float64(37) {
-		t.Fatalf("bad batch: %d %s", r.status, r.raw)
+	items[37] = `{"type":"track","userId":"same-user","messageId":"m-37"}`
+	items[41] = `{"type":"identify","userId":"same-user","traits":{"n":1e999},"messageId":"m-41"}`
+	r := e.post("/v1/batch", webKey, []byte(`{"batch":[`+strings.Join(items, ",")+`]}`))
+	if r.status != 200 || r.body["success"] != true {
+		t.Fatalf("batch with two bad items: %d %s", r.status, r.raw)
 	}
-	if r := e.post("/v1/batch", webKey, []byte(`{"batch":[`+strings.Join(items, ",")+`]}`)); r.status != 200 {
-		t.Fatalf("good batch: %d %s", r.status, r.raw)
+	refused, _ := r.body["refused"].([]any)
+	if len(refused) != 2 {
+		t.Fatalf("refused %v, want items 37 and 41", r.body["refused"])
+	}
+	for i, want := range []struct {
+		index       float64
+		id, code    string
+		messagePart string
+	}{{37, "m-37", "missing_field", `batch[37].event`}, {41, "m-41", "number_out_of_range", `batch[41].traits`}} {
+		got := refused[i].(map[string]any)
+		if got["index"] != want.index || got["messageId"] != want.id || got["code"] != want.code ||
+			!strings.HasPrefix(got["message"].(string), want.messagePart) {
+			t.Errorf("refused[%d] = %v, want %+v", i, got, want)
+		}
 	}
 	recs := e.recordsBeforeSentinel(e.names.Of(topics.Raw))
-	if len(recs) != 50 {
-		t.Fatalf("%d records, want the 50 of the good batch only", len(recs))
+	if len(recs) != 48 {
+		t.Fatalf("%d records, want the 48 good items", len(recs))
 	}
-	for i, r := range recs {
-		props := decodeValue(t, r)["properties"].(map[string]any)
-		if props["i"] != float64(i) {
-			t.Fatalf("record %d holds item %v: one user's events out of order", i, props["i"])
+	prev := -1.0
+	for _, rec := range recs {
+		props := decodeValue(t, rec)["properties"].(map[string]any)
+		i := props["i"].(float64)
+		if i <= prev || i == 37 || i == 41 {
+			t.Fatalf("record holds item %v after item %v: one user's events out of order", i, prev)
+		}
+		prev = i
+	}
+	dls := e.records(e.names.Of(topics.DeadLetter), 2)
+	for i, want := range []struct {
+		index float64
+		code  string
+		body  string
+	}{{37, "missing_field", items[37]}, {41, "number_out_of_range", items[41]}} {
+		v := decodeValue(t, dls[i])
+		if v["index"] != want.index || v["code"] != want.code || v["body"] != want.body || v["route"] != "/v1/batch" ||
+			v["source"] != "web" || v["status"] != float64(400) || v["reason"] == "" {
+			t.Errorf("dead letter %d: %v", i, v)
+		}
+	}
+	if got := e.metric("sluice_api_items_refused_total", map[string]string{"code": "missing_field"}); got != 1 {
+		t.Errorf("items_refused{code=missing_field} = %v, want 1", got)
+	}
+	if got := e.metric("sluice_api_events_accepted_total", map[string]string{"source": "web"}); got != 48 {
+		t.Errorf("events accepted %v, want 48", got)
+	}
+
+	// The same on /v1/b and /v1/import; a batch of refused items only is
+	// still a 200 that lists them all.
+	for _, path := range []string{"/v1/b", "/v1/import"} {
+		r := e.post(path, webKey, []byte(`{"batch":[{"type":"page","anonymousId":"a"},{"type":"screen"},{"type":"nope","userId":"u"}]}`))
+		if r.status != 200 || len(r.body["refused"].([]any)) != 2 {
+			t.Errorf("%s: %d %s", path, r.status, r.raw)
+		}
+	}
+	r = e.post("/v1/batch", webKey, []byte(`{"batch":[1,{"type":"track"}]}`))
+	if refused, _ := r.body["refused"].([]any); r.status != 200 || len(refused) != 2 {
+		t.Errorf("every item refused: %d %s", r.status, r.raw)
+	}
+	// Request-level faults stay 4xx: the batch's own syntax, its size, its count.
+	for body, code := range map[string]string{
+		`{"batch":[{"type":"page","anonymousId":"a"},{"type":]}`: "invalid_json",
+		`{"batch":[{"type":"page","anonymousId":"a"}],"context":[]}`: "invalid_field_type",
+		`{"batch":[` + strings.Repeat(`{"type":"page","userId":"u"},`, 2500) + `{"type":"page","userId":"u"}]}`: "too_many_events",
+	} {
+		if r := e.post("/v1/batch", webKey, []byte(body)); r.status < 400 || r.body["code"] != code {
+			t.Errorf("%.60s: %d %s, want %s", body, r.status, r.raw, code)
 		}
 	}
 }
@@ -251,8 +309,9 @@ func TestMethodsCORSAndUnknownPaths(t *testing.T) {
 	req.Header.Set("Access-Control-Request-Method", "POST")
 	req.Header.Set("Access-Control-Request-Headers", "content-type,authorization")
 	r := e.do(req)
-	if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "*" ||
-		!strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+	if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "https://shop.example" ||
+		r.header.Get("Access-Control-Allow-Credentials") != "true" ||
+		r.header.Get("Access-Control-Allow-Headers") != "content-type,authorization" ||
 		!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") {
 		t.Errorf("preflight: %d %v", r.status, r.header)
 	}
@@ -363,10 +422,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	for name, mod := range map[string]func(*Config){
 		"no producer":       func(c *Config) { c.Producer = nil },
 		"acks=1":            func(c *Config) { c.Producer = weak },
-		"admin no token":    func(c *Config) { c.AdminToken = ""; c.Admin = []Route{{"GET /x", h}} },
-		"admin no handler":  func(c *Config) { c.AdminToken = "t"; c.Admin = []Route{{"GET /x", nil}} },
-		"admin clash":       func(c *Config) { c.AdminToken = "t"; c.Admin = []Route{{"/v1/track", h}} },
-		"admin bad pattern": func(c *Config) { c.AdminToken = "t"; c.Admin = []Route{{"GET", h}} },
+		"admin no token":    func(c *Config) { c.AdminToken = ""; c.Admin = []Route{{Pattern: "GET /x", Handler: h}} },
+		"admin no handler":  func(c *Config) { c.AdminToken = "t"; c.Admin = []Route{{Pattern: "GET /x", Handler: nil}} },
+		"admin clash":       func(c *Config) { c.AdminToken = "t"; c.Admin = []Route{{Pattern: "/v1/track", Handler: h}} },
+		"admin bad pattern": func(c *Config) { c.AdminToken = "t"; c.Admin = []Route{{Pattern: "GET", Handler: h}} },
 		"bad workspace":     func(c *Config) { c.Workspace.Workspace = "no spaces allowed" },
 		"metrics twice":     func(c *Config) { c.Registry = e.registry },
 	} {

@@ -41,9 +41,20 @@ func (s *Server) source(key string) (*source, *apiError) {
 	return src, nil
 }
 
-// requireAdmin guards an admin handler with "Authorization: Bearer <token>",
-// compared in constant time (over digests, so the length does not leak either).
-func (s *Server) requireAdmin(h http.Handler) http.Handler {
+// AdminGuard authenticates and authorizes admin requests and records them;
+// Wrap is called once per admin route when the server is built.
+type AdminGuard interface {
+	Wrap(pattern, scope string, h http.Handler) http.Handler
+}
+
+// requireAdmin guards an admin route: with Config.AdminGuard, by it; else
+// with "Authorization: Bearer <AdminToken>", compared in constant time (over
+// digests, so the length does not leak either).
+func (s *Server) requireAdmin(rt Route) http.Handler {
+	if s.cfg.AdminGuard != nil {
+		return s.cfg.AdminGuard.Wrap(rt.Pattern, rt.Scope, rt.Handler)
+	}
+	h := rt.Handler
 	want := sha256.Sum256([]byte(s.cfg.AdminToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")

@@ -12,9 +12,10 @@ import (
 
 // deadLetter records refused input on the deadletter topic: the reason, the
 // code, where in the body, the workspace and source when known, and a
-// bounded prefix of the body. It is best effort: it does not wait for the
-// broker and the request's answer never depends on it; the outcome is
-// counted in sluice_api_deadletters_total.
+// bounded prefix of the body, sealed under the day's unattributed data key
+// (sealDeadLetter). It is best effort: it does not wait for the broker
+// (except once a day, for the key) and the request's answer never depends
+// on it; the outcome is counted in sluice_api_deadletters_total.
 func (s *Server) deadLetter(ctx context.Context, route string, src *source, receivedAt time.Time, e *apiError, body []byte) {
 	v := make([]byte, 0, 512+min(len(body), s.cfg.DeadLetterBodyBytes)*11/10)
 	v = append(v, `{"reason":`...)
@@ -49,6 +50,10 @@ func (s *Server) deadLetter(ctx context.Context, route string, src *source, rece
 	v = append(v, `,"truncated":`...)
 	v = strconv.AppendBool(v, len(prefix) < len(body))
 	v = append(v, '}')
+	v, ok := s.sealDeadLetter(ctx, receivedAt, v)
+	if !ok {
+		return
+	}
 
 	rec := &kgo.Record{Topic: s.deadLetterTopic, Value: v, Timestamp: receivedAt}
 	s.producer.TryProduce(context.WithoutCancel(ctx), rec, func(_ *kgo.Record, err error) {

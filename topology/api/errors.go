@@ -35,6 +35,7 @@ const (
 	codeMethod            = "method_not_allowed"
 	codeNotFound          = "not_found"
 	codeInternal          = "internal_error"
+	codeOriginNotAllowed  = "origin_not_allowed"
 )
 
 func newError(status int, code, message string) *apiError {
@@ -97,6 +98,34 @@ func writeError(w http.ResponseWriter, e *apiError) {
 }
 
 var successBody = []byte(`{"success":true}` + "\n")
+
+// refusedItem is one refused batch item in a 200 answer.
+type refusedItem struct {
+	Index     int    `json:"index"`
+	MessageID string `json:"messageId,omitempty"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+}
+
+// writeBatchResult answers a request whose accepted events the broker has:
+// {"success":true}, with "refused" listing the batch items that were not
+// accepted, when there are any.
+func writeBatchResult(w http.ResponseWriter, refused []schemas.Refusal) {
+	if len(refused) == 0 {
+		writeSuccess(w)
+		return
+	}
+	body := struct {
+		Success bool          `json:"success"`
+		Refused []refusedItem `json:"refused"`
+	}{Success: true, Refused: make([]refusedItem, len(refused))}
+	for i, rf := range refused {
+		body.Refused[i] = refusedItem{Index: rf.Index, MessageID: rf.MessageID, Code: string(rf.Err.Rule), Message: rf.Err.Error()}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(body)
+}
 
 func writeSuccess(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")

@@ -14,6 +14,7 @@ type metrics struct {
 	requests       *prometheus.CounterVec // route, code
 	eventsAccepted *prometheus.CounterVec // source
 	rejected       *prometheus.CounterVec // code
+	itemsRefused   *prometheus.CounterVec // code
 	bytes          *prometheus.CounterVec // route
 	produceLatency prometheus.Histogram
 	deadLetters    *prometheus.CounterVec // result
@@ -34,6 +35,10 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Name: "sluice_api_requests_rejected_total",
 			Help: "Refused tracking requests by error code (the rule broken, unauthorized, rate_limited, ...).",
 		}, []string{"code"}),
+		itemsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_api_items_refused_total",
+			Help: "Batch items refused on their own (the rest of their batch accepted), by the rule broken.",
+		}, []string{"code"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_api_request_bytes_total",
 			Help: "Tracking request body bytes read, after decompression, by route.",
@@ -52,7 +57,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Help: "Requests whose handler panicked and were answered 500 by the last-resort guard.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.eventsAccepted, m.rejected, m.bytes,
+	for _, c := range []prometheus.Collector{m.requests, m.eventsAccepted, m.rejected, m.itemsRefused, m.bytes,
 		m.produceLatency, m.deadLetters, m.panics} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("api: registering metrics: %w", err)

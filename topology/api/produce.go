@@ -97,6 +97,9 @@ func (a *ack) reset(n int) {
 func (s *Server) produce(ctx context.Context, st *reqState, src *source, receivedAt time.Time) error {
 	events := st.payload.Events
 	n := len(events)
+	if err := s.ensureKeys(ctx, st); err != nil {
+		return err
+	}
 	// Keys and values go into one buffer: one allocation per request, and
 	// the offsets are taken first because the buffer may move as it grows.
 	st.buf = st.buf[:0]
@@ -106,7 +109,10 @@ func (s *Server) produce(ctx context.Context, st *reqState, src *source, receive
 		e.Workspace, e.Source = s.workspace, src.name
 		st.buf = e.AppendKey(st.buf)
 		st.offsets = append(st.offsets, len(st.buf))
-		st.buf = e.AppendRaw(st.buf)
+		var err error
+		if st.buf, err = s.appendValue(st.buf, st, i, e); err != nil {
+			return err
+		}
 		st.offsets = append(st.offsets, len(st.buf))
 	}
 	if cap(st.records) < n {
@@ -161,6 +167,7 @@ type reqState struct {
 	buf     []byte
 	offsets []int
 	records []kgo.Record
+	seal    sealScratch
 	ack     *ack
 	// inFlight marks a state whose records kgo may still hold.
 	inFlight bool

@@ -40,13 +40,18 @@ func (s *Server) routes() (h http.Handler, err error) {
 		}
 	}()
 	for _, rt := range trackingRoutes {
-		mux.Handle(rt.path, s.counted(rt.label, cors(s.tracking(rt.path, rt.typ, rt.label))))
+		mux.Handle(rt.path, s.counted(rt.label, s.cors("POST", s.tracking(rt.path, rt.typ, rt.label))))
 	}
+	// What analytics.js loads when Segment's snippet names sluice (sdk.go).
+	mux.Handle("/v1/projects/{writeKey}/settings", s.counted("settings", s.cors("GET", http.HandlerFunc(s.settings))))
+	mux.Handle("/v1/m", s.counted("sdk_metrics", s.cors("POST", http.HandlerFunc(s.sdkMetrics))))
+	mux.Handle("/analytics.js/v1/{writeKey}/analytics.min.js", s.counted("analytics_js", s.cors("GET", http.HandlerFunc(s.analyticsMinJS))))
+	mux.Handle("/analytics-next/bundles/{file}", s.counted("analytics_js", s.cors("GET", http.HandlerFunc(s.analyticsChunk))))
 	mux.Handle("GET /healthz", s.counted("healthz", http.HandlerFunc(s.healthz)))
 	mux.Handle("GET /readyz", s.counted("readyz", http.HandlerFunc(s.readyz)))
 	mux.Handle("GET /metrics", s.counted("metrics", s.metrics.handler(s.cfg.Registry)))
 	for _, rt := range s.cfg.Admin {
-		mux.Handle(rt.Pattern, s.counted("admin", s.requireAdmin(rt.Handler)))
+		mux.Handle(rt.Pattern, s.counted("admin", s.requireAdmin(rt)))
 	}
 	mux.Handle("/", s.counted("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusNotFound, codeNotFound, "no route "+r.Method+" "+r.URL.Path))
@@ -92,25 +97,6 @@ func (s *Server) guard(h http.Handler) http.Handler {
 			}
 		}()
 		h.ServeHTTP(sw, r)
-	})
-}
-
-// cors lets web pages post from any origin, as analytics.js does. Requests
-// carry no cookies, so the wildcard origin is safe; a preflight (for the
-// Authorization or Content-Encoding headers) is answered here.
-func cors(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd.Set("Access-Control-Allow-Origin", "*")
-		hd.Set("Access-Control-Expose-Headers", "Retry-After, X-RateLimit-Reset")
-		if r.Method == http.MethodOptions {
-			hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-			hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, Content-Encoding, X-Retry-Count")
-			hd.Set("Access-Control-Max-Age", "86400")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		h.ServeHTTP(w, r)
 	})
 }
 

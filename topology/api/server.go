@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/schemas"
 	"github.com/sluicehq/sluice/topology/config"
 	"github.com/sluicehq/sluice/topology/topics"
@@ -46,6 +49,10 @@ type Config struct {
 	AdminToken string
 	// Admin are other roles' admin handlers, mounted behind AdminToken.
 	Admin []Route
+	// AdminGuard, when set, guards the Admin routes instead of AdminToken
+	// alone: personal tokens, each route's Scope, the audit trail (package
+	// topology/admin, which takes AdminToken as its bootstrap token).
+	AdminGuard AdminGuard
 	// Registry receives the server's metrics and is served on /metrics;
 	// default a new registry of the server's own.
 	Registry *prometheus.Registry
@@ -62,6 +69,23 @@ type Config struct {
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
 	// once its context is done. Default 15s.
 	ShutdownTimeout time.Duration
+	// Keys seals events.raw and deadletter values with the subjects' data
+	// keys, creating a subject's key before its first event is produced
+	// (package processors/shred); a follower of the keys topic must keep
+	// its table applied. Nil: values are written in plaintext.
+	Keys *shred.Creator
+
+	// PublicURL is where browsers reach this API, such as
+	// https://events.example.com: the host analytics.js is told to send to.
+	// Default: the scheme and Host of each settings request.
+	PublicURL string
+	// TrustedProxies are the proxies whose X-Forwarded-For (the client's
+	// address, see Source.IP) and X-Forwarded-Proto/Host are believed.
+	// Default none: the connection's peer is the client.
+	TrustedProxies []netip.Prefix
+	// AnalyticsJSDir holds the @segment/analytics-next bundle served to
+	// Segment's snippet; default DefaultAnalyticsJSDir().
+	AnalyticsJSDir string
 }
 
 // Route is one admin handler: a net/http ServeMux pattern such as
@@ -69,6 +93,10 @@ type Config struct {
 type Route struct {
 	Pattern string
 	Handler http.Handler
+	// Scope is what a caller must be allowed to do to use the route, e.g.
+	// "regulations:file" (package topology/admin); AdminGuard checks it.
+	// Empty: the bootstrap token only.
+	Scope string
 }
 
 // Defaults of Config.
@@ -99,6 +127,9 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if c.AnalyticsJSDir == "" {
+		c.AnalyticsJSDir = DefaultAnalyticsJSDir()
+	}
 	return c
 }
 
@@ -109,6 +140,11 @@ func (c Config) Validate() error {
 	}
 	if err := checkProducer(c.Producer); err != nil {
 		return err
+	}
+	if c.PublicURL != "" {
+		if _, err := parsePublicURL(c.PublicURL); err != nil {
+			return err
+		}
 	}
 	if len(c.Admin) > 0 && c.AdminToken == "" {
 		return errors.New("api: AdminToken: required when Admin routes are given")
@@ -136,6 +172,9 @@ type Server struct {
 	handler         http.Handler
 	states          sync.Pool
 	draining        atomic.Bool
+	publicURL       *url.URL // nil: from each request
+	ajs             *analyticsJS
+	openOrigins     bool // some source allows every origin
 }
 
 // source is a config source at run time.
@@ -143,6 +182,8 @@ type source struct {
 	name     string
 	limiter  *limiter // nil: unlimited
 	accepted prometheus.Counter
+	origins  *originMatcher // nil: every origin
+	ip       ipPolicy
 }
 
 // New builds a server. It fails on a bad Config, a producer configured to
@@ -167,13 +208,21 @@ func New(cfg Config) (*Server, error) {
 		deadLetterTopic: cfg.Topics.Of(topics.DeadLetter),
 		dec:             schemas.Decoder{Limits: cfg.Limits},
 		metrics:         m,
+		ajs:             &analyticsJS{dir: cfg.AnalyticsJSDir, files: map[string][]byte{}},
+	}
+	if cfg.PublicURL != "" {
+		s.publicURL, _ = parsePublicURL(cfg.PublicURL)
 	}
 	if v, ok := cfg.Producer.OptValue(kgo.MaxBufferedRecords).(int64); ok {
 		s.maxBuffered = v
 	}
 	now := time.Now()
 	for _, src := range cfg.Workspace.Sources {
-		rs := &source{name: src.Name, accepted: m.eventsAccepted.WithLabelValues(src.Name)}
+		rs := &source{name: src.Name, accepted: m.eventsAccepted.WithLabelValues(src.Name),
+			origins: newOriginMatcher(src.AllowedOrigins), ip: ipPolicyOf(src.IP)}
+		if rs.origins == nil {
+			s.openOrigins = true
+		}
 		if src.RateLimit > 0 {
 			rs.limiter = newLimiter(src.RateLimit, now)
 		}

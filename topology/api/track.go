@@ -39,6 +39,10 @@ func (s *Server) tracking(route string, typ schemas.Type, label string) http.Han
 				s.refuse(w, aerr)
 				return
 			}
+			if aerr := checkOrigin(w, r, src); aerr != nil {
+				s.refuse(w, aerr)
+				return
+			}
 		}
 		if aerr := checkContentType(r); aerr != nil {
 			s.refuse(w, aerr)
@@ -66,6 +70,10 @@ func (s *Server) tracking(route string, typ schemas.Type, label string) http.Han
 					s.refuse(w, kerr)
 					return
 				}
+				if kerr := checkOrigin(w, r, src); kerr != nil {
+					s.refuse(w, kerr)
+					return
+				}
 			}
 			s.refuseInput(w, r, route, src, receivedAt, aerr, body)
 			return
@@ -75,8 +83,19 @@ func (s *Server) tracking(route string, typ schemas.Type, label string) http.Han
 				s.refuse(w, aerr)
 				return
 			}
+			if aerr := checkOrigin(w, r, src); aerr != nil {
+				s.refuse(w, aerr)
+				return
+			}
 		}
+		defer clear(st.payload.Refused)
 		n := len(st.payload.Events)
+		if n == 0 {
+			// Every item of the batch was refused: nothing to produce.
+			s.refuseItems(r, route, src, receivedAt, st.payload.Refused)
+			writeBatchResult(w, st.payload.Refused)
+			return
+		}
 		if src.limiter != nil {
 			if ok, wait := src.limiter.take(n, receivedAt); !ok {
 				e := newError(http.StatusTooManyRequests, codeRateLimited,
@@ -87,6 +106,7 @@ func (s *Server) tracking(route string, typ schemas.Type, label string) http.Han
 				return
 			}
 		}
+		s.setIPs(r, src, st.payload.Events)
 		if err := s.produce(r.Context(), st, src, receivedAt); err != nil {
 			if r.Context().Err() != nil {
 				return // the client went away: nobody reads an answer
@@ -97,8 +117,21 @@ func (s *Server) tracking(route string, typ schemas.Type, label string) http.Han
 			return
 		}
 		src.accepted.Add(float64(n))
-		writeSuccess(w)
+		// Refused items are dead-lettered once the answer is a 2xx: after a
+		// 503 the sender retries the whole batch and they come again.
+		s.refuseItems(r, route, src, receivedAt, st.payload.Refused)
+		writeBatchResult(w, st.payload.Refused)
 	})
+}
+
+// refuseItems records each refused batch item on the dead-letter topic, the
+// item's bytes as its body, and counts it.
+func (s *Server) refuseItems(r *http.Request, route string, src *source, receivedAt time.Time, refused []schemas.Refusal) {
+	for _, rf := range refused {
+		e := classify(rf.Err)
+		s.metrics.itemsRefused.WithLabelValues(e.code).Inc()
+		s.deadLetter(r.Context(), route, src, receivedAt, e, rf.Item)
+	}
 }
 
 // refuse answers an error and counts it.

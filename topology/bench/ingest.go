@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/schemas"
 	"github.com/sluicehq/sluice/testenv/broker"
 	"github.com/sluicehq/sluice/topology/api"
@@ -39,6 +40,14 @@ type IngestConfig struct {
 	Clients int
 	// BatchSize is the events per request; default 100.
 	BatchSize int
+	// Encryption also measures the API sealing every value under its
+	// subject's data key (crypto-shredding), on a fresh broker, and reports
+	// the throughput ratio to the plaintext run.
+	Encryption bool
+	// NoCompression produces without batch compression in every run: sealed
+	// values do not compress, so this isolates sealing's own CPU cost from
+	// the bytes compression no longer saves.
+	NoCompression bool
 	// Out receives the human-readable lines; default discards.
 	Out io.Writer
 }
@@ -59,6 +68,11 @@ type IngestResult struct {
 	BaselineSeconds      float64 `json:"baseline_seconds"`
 	BaselineEventsPerSec float64 `json:"baseline_events_per_sec"`
 	Ratio                float64 `json:"ratio"`
+	// With IngestConfig.Encryption: the sealed run, and its throughput
+	// over the plaintext run's.
+	EncryptedEventsPerSec float64 `json:"encrypted_events_per_sec,omitempty"`
+	EncryptedP99Ms        float64 `json:"encrypted_p99_ms,omitempty"`
+	EncryptionRatio       float64 `json:"encryption_ratio,omitempty"`
 }
 
 const (
@@ -103,7 +117,7 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 	// Each run gets a fresh broker and a collected heap, so that neither
 	// pays for the records the other left in the in-memory broker.
 	err = withBroker(ctx, names.All(ws.Partitions, nil), func(addr string) error {
-		return runHTTP(ctx, addr, ws, bodies, cfg, &res)
+		return runHTTP(ctx, addr, ws, bodies, cfg, &res, false)
 	})
 	if err != nil {
 		return res, err
@@ -119,6 +133,19 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 	res.Ratio = res.EventsPerSec / res.BaselineEventsPerSec
 	fmt.Fprintf(out, "baseline: franz-go straight to the broker in %.2fs: %.0f events/s\n", res.BaselineSeconds, res.BaselineEventsPerSec)
 	fmt.Fprintf(out, "ratio:    %.2f of the baseline through HTTP, decoding, validation and acks\n", res.Ratio)
+	if cfg.Encryption {
+		var enc IngestResult
+		err = withBroker(ctx, names.All(ws.Partitions, nil), func(addr string) error {
+			return runHTTP(ctx, addr, ws, bodies, cfg, &enc, true)
+		})
+		if err != nil {
+			return res, err
+		}
+		res.EncryptedEventsPerSec, res.EncryptedP99Ms = enc.EventsPerSec, enc.P99Ms
+		res.EncryptionRatio = enc.EventsPerSec / res.EventsPerSec
+		fmt.Fprintf(out, "sealed:   %d requests in %.2fs: %.0f events/s, latency p50 %.1f ms, p99 %.1f ms; %.3f of the plaintext run\n",
+			enc.Requests, enc.Seconds, enc.EventsPerSec, enc.P50Ms, enc.P99Ms, res.EncryptionRatio)
+	}
 	return res, nil
 }
 
@@ -174,14 +201,21 @@ func makeBody(i, n, batchSize int, now time.Time) []byte {
 	return buf.Bytes()
 }
 
-// runHTTP serves the api role on loopback and measures the clients.
-func runHTTP(ctx context.Context, addr string, ws config.Config, bodies [][]byte, cfg IngestConfig, res *IngestResult) error {
-	producer, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, api.ProducerOpts(0)...)...)
+// runHTTP serves the api role on loopback and measures the clients; sealed
+// has it seal every value, creating the users' data keys as it meets them.
+func runHTTP(ctx context.Context, addr string, ws config.Config, bodies [][]byte, cfg IngestConfig, res *IngestResult, sealed bool) error {
+	producer, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(addr)}, api.ProducerOpts(0)...), compression(cfg.NoCompression)...)...)
 	if err != nil {
 		return err
 	}
 	defer producer.Close()
-	srv, err := api.New(api.Config{Workspace: ws, Producer: producer, Registry: prometheus.NewRegistry()})
+	var keys *shred.Creator
+	if sealed {
+		if keys, err = benchKeys(producer, topics.Names{Prefix: ws.TopicPrefix}.Of(topics.Keys)); err != nil {
+			return err
+		}
+	}
+	srv, err := api.New(api.Config{Workspace: ws, Producer: producer, Registry: prometheus.NewRegistry(), Keys: keys})
 	if err != nil {
 		return err
 	}
@@ -367,7 +401,7 @@ func runBaseline(ctx context.Context, addr, topic, workspace string, bodies [][]
 		}
 	}
 	producer, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic)},
-		api.ProducerOpts(0)...)...)
+		append(api.ProducerOpts(0), compression(cfg.NoCompression)...)...)...)
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/schemas/plan"
 	"github.com/sluicehq/sluice/topology/config"
@@ -24,6 +28,13 @@ type RouterConfig struct {
 	Events int
 	// Partitions of events.raw and every destination topic; default 6.
 	Partitions int
+	// Encryption also routes the events sealed under their users' data keys
+	// (crypto-shredding), on a fresh broker, and reports the throughput
+	// ratio to the plaintext run.
+	Encryption bool
+	// NoCompression writes the input and has the router produce without
+	// batch compression (see IngestConfig.NoCompression).
+	NoCompression bool
 	// Out receives the human-readable lines; default discards.
 	Out io.Writer
 }
@@ -38,12 +49,21 @@ type RouterResult struct {
 	PassthroughSeconds      float64 `json:"passthrough_seconds"`
 	PassthroughEventsPerSec float64 `json:"passthrough_events_per_sec"`
 	Ratio                   float64 `json:"ratio"`
+	// With RouterConfig.Encryption: the sealed run, and its throughput over
+	// the plaintext router's.
+	EncryptedSeconds      float64 `json:"encrypted_seconds,omitempty"`
+	EncryptedEventsPerSec float64 `json:"encrypted_events_per_sec,omitempty"`
+	EncryptionRatio       float64 `json:"encryption_ratio,omitempty"`
+
+	outcomes map[string]float64 // the router's drop and route counts
 }
 
 // Router routes Events mixed events (10% from suppressed users, a tracking
 // plan enforced, three destinations behind consent) through one router on
 // the embedded broker, and in the same run a raw franz-go transactional
-// consume→produce passthrough of the same records as the baseline.
+// consume→produce passthrough of the same records as the baseline. With
+// Encryption it routes the same events sealed under their users' data keys
+// too, on a fresh broker.
 func Router(ctx context.Context, cfg RouterConfig) (RouterResult, error) {
 	if cfg.Events == 0 {
 		cfg.Events = 1_000_000
@@ -65,44 +85,7 @@ func Router(ctx context.Context, cfg RouterConfig) (RouterResult, error) {
 	specs := append(names.All(int32(cfg.Partitions), dests), topics.Spec{Name: "bench.passthrough", Partitions: int32(cfg.Partitions)})
 
 	err = withBroker(ctx, specs, func(addr string) error {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ProducerBatchMaxBytes(1<<20))
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
-		fmt.Fprintf(out, "preparing %d events, %d suppressed users, a tracking plan\n", cfg.Events, benchUsers/10)
-		if err := prepareRouterInput(ctx, cl, addr, names, cfg.Events); err != nil {
-			return err
-		}
-		raw := names.Of(topics.Raw)
-
-		start := time.Now()
-		if err := passthrough(ctx, addr, raw, "bench.passthrough", cfg.Events); err != nil {
-			return fmt.Errorf("passthrough: %w", err)
-		}
-		res.PassthroughSeconds = time.Since(start).Seconds()
-		res.PassthroughEventsPerSec = float64(cfg.Events) / res.PassthroughSeconds
-		fmt.Fprintf(out, "passthrough: %.2fs, %.0f events/s\n", res.PassthroughSeconds, res.PassthroughEventsPerSec)
-
-		r, err := router.New(router.Config{Seeds: []string{addr}, Workspace: ws})
-		if err != nil {
-			return err
-		}
-		rctx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		start = time.Now()
-		go func() { done <- r.Run(rctx) }()
-		err = waitCommitted(ctx, kadm.NewClient(cl), "sluice-router", raw, done)
-		res.Seconds = time.Since(start).Seconds()
-		stop()
-		if rerr := <-done; err == nil {
-			err = rerr
-		}
-		if err != nil {
-			return err
-		}
-		res.EventsPerSec = float64(cfg.Events) / res.Seconds
-		return nil
+		return runRouter(ctx, addr, cfg, ws, nil, &res, out)
 	})
 	if err != nil {
 		return res, err
@@ -110,16 +93,140 @@ func Router(ctx context.Context, cfg RouterConfig) (RouterResult, error) {
 	res.Ratio = res.EventsPerSec / res.PassthroughEventsPerSec
 	fmt.Fprintf(out, "router:      %.2fs, %.0f events/s (start-up and table catch-up included)\n", res.Seconds, res.EventsPerSec)
 	fmt.Fprintf(out, "ratio:       %.2f of the passthrough\n", res.Ratio)
+	if cfg.Encryption {
+		var enc RouterResult
+		err = withBroker(ctx, specs, func(addr string) error {
+			return runRouter(ctx, addr, cfg, ws, benchKeyring(), &enc, out)
+		})
+		if err != nil {
+			return res, err
+		}
+		if err := sameWork(res.outcomes, enc.outcomes, cfg.Events); err != nil {
+			return res, err
+		}
+		res.EncryptedSeconds, res.EncryptedEventsPerSec = enc.Seconds, enc.EventsPerSec
+		res.EncryptionRatio = enc.EventsPerSec / res.EventsPerSec
+		fmt.Fprintf(out, "sealed:      %.2fs, %.0f events/s; %.3f of the plaintext router\n", enc.Seconds, enc.EventsPerSec, res.EncryptionRatio)
+	}
 	return res, nil
 }
 
-// prepareRouterInput writes the events, the suppressions and the plan.
-func prepareRouterInput(ctx context.Context, cl *kgo.Client, addr string, names topics.Names, n int) error {
+// runRouter prepares the input on the broker at addr and measures the
+// router; without a keyring it measures the passthrough first, with one the
+// input is sealed and the router opens and seals.
+func runRouter(ctx context.Context, addr string, cfg RouterConfig, ws config.Config, kr *shred.Keyring, res *RouterResult, out io.Writer) error {
+	names := topics.Names{Prefix: ws.TopicPrefix}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ProducerBatchMaxBytes(1 << 20)}, compression(cfg.NoCompression)...)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	sealed := ""
+	if kr != nil {
+		sealed = ", sealed under the users' data keys"
+	}
+	fmt.Fprintf(out, "preparing %d events%s, %d suppressed users, a tracking plan\n", cfg.Events, sealed, benchUsers/10)
+	if err := prepareRouterInput(ctx, cl, addr, names, cfg.Events, kr); err != nil {
+		return err
+	}
+	raw := names.Of(topics.Raw)
+
+	if kr == nil {
+		start := time.Now()
+		if err := passthrough(ctx, addr, raw, "bench.passthrough", cfg.Events); err != nil {
+			return fmt.Errorf("passthrough: %w", err)
+		}
+		res.PassthroughSeconds = time.Since(start).Seconds()
+		res.PassthroughEventsPerSec = float64(cfg.Events) / res.PassthroughSeconds
+		fmt.Fprintf(out, "passthrough: %.2fs, %.0f events/s\n", res.PassthroughSeconds, res.PassthroughEventsPerSec)
+	}
+
+	reg := prometheus.NewRegistry()
+	r, err := router.New(router.Config{Seeds: []string{addr}, Workspace: ws, Keyring: kr, Registry: reg, ClientOpts: compression(cfg.NoCompression)})
+	if err != nil {
+		return err
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- r.Run(rctx) }()
+	err = waitCommitted(ctx, kadm.NewClient(cl), "sluice-router", raw, done)
+	res.Seconds = time.Since(start).Seconds()
+	stop()
+	if rerr := <-done; err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	res.EventsPerSec = float64(cfg.Events) / res.Seconds
+	res.outcomes, err = routerOutcomes(reg)
+	return err
+}
+
+// sameWork checks that the sealed run did the plaintext run's work: no event
+// dropped for its envelope, and as many routed within 0.1% (identity links
+// between partitions depend on the order partitions are processed in).
+func sameWork(plain, sealed map[string]float64, events int) error {
+	for k, v := range sealed {
+		if strings.Contains(k, "reason=key_") || strings.Contains(k, "reason=not_") || strings.Contains(k, "reason=unreadable") {
+			return fmt.Errorf("bench: the sealed router dropped %.0f events (%s)", v, k)
+		}
+	}
+	routed := func(m map[string]float64) float64 {
+		n := 0.0
+		for k, v := range m {
+			if strings.HasPrefix(k, "sluice_router_events_routed_total") && !strings.HasSuffix(k, "destinations=0") {
+				n += v
+			}
+		}
+		return n
+	}
+	if d := routed(plain) - routed(sealed); d > float64(events)/1000 || -d > float64(events)/1000 {
+		return fmt.Errorf("bench: the sealed router routed %.0f events, the plaintext one %.0f", routed(sealed), routed(plain))
+	}
+	return nil
+}
+
+// routerOutcomes sums the router's drop and route counters by label, so
+// that the sealed run can be checked to do the plaintext run's work.
+func routerOutcomes(reg *prometheus.Registry) (map[string]float64, error) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		if name != "sluice_router_events_dropped_total" && name != "sluice_router_events_routed_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			k := name
+			for _, l := range m.GetLabel() {
+				k += "," + l.GetName() + "=" + l.GetValue()
+			}
+			if v := m.GetCounter().GetValue(); v > 0 {
+				out[k] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+// prepareRouterInput writes the events, the suppressions and the plan;
+// with a keyring also a data key per user, each event sealed under its
+// user's key, as the api writes them.
+func prepareRouterInput(ctx context.Context, cl *kgo.Client, addr string, names topics.Names, n int, kr *shred.Keyring) error {
 	raw := names.Of(topics.Raw)
 	evs := routerEvents(n)
+	seal, err := benchSealer(ctx, cl, names, kr)
+	if err != nil {
+		return err
+	}
 	var firstErr error
 	for i := range evs {
-		cl.Produce(ctx, &kgo.Record{Topic: raw, Key: evs[i].AppendKey(nil), Value: evs[i].AppendRaw(nil)}, func(_ *kgo.Record, err error) {
+		cl.Produce(ctx, &kgo.Record{Topic: raw, Key: evs[i].AppendKey(nil), Value: seal(&evs[i], evs[i].AppendRaw(nil))}, func(_ *kgo.Record, err error) {
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}

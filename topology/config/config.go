@@ -32,6 +32,8 @@ type Config struct {
 	Consent Consent `yaml:"consent"`
 	// Destinations receive routed events.
 	Destinations []Destination `yaml:"destinations"`
+	// Encryption keys the crypto-shredding of the stream topics; see Encryption.
+	Encryption Encryption `yaml:"encryption"`
 }
 
 // Source is one sender of events (a website, an app, a backend).
@@ -45,6 +47,40 @@ type Source struct {
 	TrackingPlan string `yaml:"trackingPlan"`
 	// RateLimit caps accepted events per second for this source; 0 is unlimited.
 	RateLimit float64 `yaml:"rateLimit"`
+	// AllowedOrigins are the web origins ("https://shop.example", or
+	// "https://*.example.com" for its subdomains) whose pages may send with
+	// this write key; requests from other origins are refused. Empty: any.
+	AllowedOrigins []string `yaml:"allowedOrigins"`
+	// IP is what the tracking API records as context.ip of an event that
+	// carries none, from the request's address: IPTruncated (default: IPv4
+	// to its /24, IPv6 to its /48), IPFull, or IPNone.
+	IP string `yaml:"ip"`
+}
+
+// IP policies of a source.
+const (
+	IPTruncated = "truncated"
+	IPFull      = "full"
+	IPNone      = "none"
+)
+
+var originRE = regexp.MustCompile(`^https?://(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?$|^https?://\[[0-9a-fA-F:.]+\](:[0-9]{1,5})?$`)
+
+func (s Source) validate() error {
+	if s.RateLimit < 0 {
+		return fmt.Errorf("rateLimit: must not be negative")
+	}
+	for j, o := range s.AllowedOrigins {
+		if !originRE.MatchString(o) {
+			return fmt.Errorf("allowedOrigins[%d] %q: want scheme://host[:port], such as https://shop.example or https://*.example.com, without a path", j, o)
+		}
+	}
+	switch s.IP {
+	case "", IPTruncated, IPFull, IPNone:
+	default:
+		return fmt.Errorf("ip %q: want truncated, full or none", s.IP)
+	}
+	return nil
 }
 
 // Consent is the workspace's consent policy.
@@ -163,6 +199,9 @@ func (c Config) Validate() error {
 	if err := c.Topics.validate(); err != nil {
 		return fmt.Errorf("config: topics.%w", err)
 	}
+	if err := c.Encryption.validate(); err != nil {
+		return fmt.Errorf("config: encryption.%w", err)
+	}
 	keys := map[string]string{}
 	names := map[string]bool{}
 	for i, s := range c.Sources {
@@ -180,8 +219,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config: sources[%d].writeKey: already used by source %q", i, other)
 		}
 		keys[s.WriteKey] = s.Name
-		if s.RateLimit < 0 {
-			return fmt.Errorf("config: sources[%d].rateLimit: must not be negative", i)
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("config: sources[%d].%w", i, err)
 		}
 	}
 	switch c.Consent.WhenMissing {

@@ -6,11 +6,20 @@
 // can never be delivered, and commits offsets only after delivery.
 //
 // Suppression at delivery (DESIGN guarantee 1): before every write attempt
-// the engine reads the end offsets of the suppression, identity and consent
-// topics and waits until its tables have applied everything before them. A
-// suppression the API acknowledged before that moment is therefore applied to
-// the batch, including events the router routed before the suppression
-// existed.
+// the engine reads the end offsets of the suppression, identity, consent
+// and keys topics and waits until its tables have applied everything before
+// them. A suppression the API acknowledged before that moment is therefore
+// applied to the batch, including events the router routed before the
+// suppression existed.
+//
+// Sealed values (package processors/shred): the engine opens each record
+// with the data key its envelope names and hands the sink plaintext events,
+// so ClickHouse, webhooks and Kafka destinations receive them in clear (a
+// destination's data is its own). A record whose key is shredded (also
+// between retries of a destination that is down), cannot be unwrapped, or
+// that is not sealed is dropped and counted (outcome key_shredded,
+// key_unwrappable, not_sealed), never delivered nor dead-lettered. Dead
+// letters are sealed with their event's key.
 package delivery
 
 import (
@@ -25,6 +34,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/consent"
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/topology/config"
@@ -57,6 +67,11 @@ type Config struct {
 	Registry prometheus.Registerer
 	// Logger receives logs, which carry no user data; default discards.
 	Logger *slog.Logger
+	// Keyring unwraps the data keys of the keys topic: dest.<name> values
+	// are opened with them before the sink sees them, and dead letters are
+	// sealed with the event's key (package processors/shred). Nil: values
+	// are plaintext.
+	Keyring *shred.Keyring
 }
 
 func (c Config) withDefaults() Config {
@@ -86,6 +101,7 @@ type Engine struct {
 	topic    string
 	dlqTopic string
 	privacy  *privacy
+	keys     *shred.Table // nil: encryption disabled
 	follower *tables.Follower
 	tables   []interface{ MarkCaughtUp() }
 	metrics  *metrics
@@ -152,11 +168,17 @@ func New(cfg Config) (*Engine, error) {
 			}
 		}
 	}
-	e.follower, err = tables.New(cfg.Seeds, map[string]tables.Handler{
+	handlers := map[string]tables.Handler{
 		names.Of(topics.Suppressions): apply("suppressions", table.Apply),
 		names.Of(topics.Identities):   apply("identities", ids.Apply),
 		names.Of(topics.Consent):      apply("consent", store.Apply),
-	}, cfg.ClientOpts...)
+	}
+	if cfg.Keyring != nil {
+		e.keys = shred.NewTable(cfg.Keyring)
+		e.tables = append(e.tables, e.keys)
+		handlers[names.Of(topics.Keys)] = apply("keys", e.keys.Apply)
+	}
+	e.follower, err = tables.New(cfg.Seeds, handlers, cfg.ClientOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/schemas"
 	"github.com/sluicehq/sluice/sinks"
 )
@@ -72,22 +73,41 @@ func (e *Engine) deliver(ctx, stop context.Context, cl *kgo.Client, chunk []*kgo
 	m := e.metrics
 	pending := make([]int, 0, len(chunk)) // indexes of records still to deliver
 	events := make([]schemas.Event, len(chunk))
+	plains := make([][]byte, len(chunk))
+	kids := make([]shred.KeyID, len(chunk))
 	var dead []deadLetter
+	// The first barrier comes before the records are opened: the key table
+	// then holds every data key written before the router routed them.
+	if err := e.follower.CatchUp(ctx); err != nil {
+		return fmt.Errorf("tables: %w", err)
+	}
 	for i, r := range chunk {
-		if err := schemas.DecodeRaw(r.Value, &events[i]); err != nil {
-			dead = append(dead, deadLetter{rec: r, reason: "undecodable dest record", err: err.Error()})
+		var reason string
+		if plains[i], kids[i], reason = e.open(r); reason != "" {
+			m.outcome(reason)
+			continue
+		}
+		if err := schemas.DecodeRaw(plains[i], &events[i]); err != nil {
+			dead = append(dead, deadLetter{rec: r, plain: plains[i], kid: kids[i], reason: "undecodable dest record", err: err.Error()})
 			continue
 		}
 		pending = append(pending, i)
 	}
 	for attempt := 1; len(pending) > 0; attempt++ {
-		// The barrier: apply every suppression acknowledged before this attempt.
-		if err := e.follower.CatchUp(ctx); err != nil {
-			return fmt.Errorf("tables: %w", err)
+		// The barrier: apply every suppression acknowledged before this
+		// attempt (the first attempt's was taken above).
+		if attempt > 1 {
+			if err := e.follower.CatchUp(ctx); err != nil {
+				return fmt.Errorf("tables: %w", err)
+			}
 		}
 		b := sinks.Batch{Topic: e.topic, Partition: chunk[0].Partition, FirstOffset: chunk[0].Offset, LastOffset: chunk[len(chunk)-1].Offset}
 		kept := pending[:0:0]
 		for _, i := range pending {
+			if e.shredded(kids[i]) {
+				m.outcome("key_shredded")
+				continue
+			}
 			if drop, reason := e.privacy.drop(&events[i]); drop {
 				m.outcome(reason)
 				continue
@@ -121,7 +141,7 @@ func (e *Engine) deliver(ctx, stop context.Context, cl *kgo.Client, chunk []*kgo
 		class, reason := sinks.Classify(err)
 		if class == sinks.Permanent || attempt >= e.cfg.MaxAttempts {
 			for _, i := range failed {
-				dead = append(dead, deadLetter{rec: chunk[i], reason: reason, err: err.Error(), attempts: attempt})
+				dead = append(dead, deadLetter{rec: chunk[i], plain: plains[i], kid: kids[i], reason: reason, err: err.Error(), attempts: attempt})
 			}
 			break
 		}
@@ -135,16 +155,21 @@ func (e *Engine) deliver(ctx, stop context.Context, cl *kgo.Client, chunk []*kgo
 	return e.deadLetter(ctx, cl, dead)
 }
 
-// deadLetter is a record the destination will never get, and why.
+// deadLetter is a record the destination will never get (its plaintext
+// value and the key it was sealed with), and why.
 type deadLetter struct {
 	rec      *kgo.Record
+	plain    []byte
+	kid      shred.KeyID
 	reason   string
 	err      string
 	attempts int
 }
 
 // deadLetter writes records to the dead-letter topic with the destination
-// and the last error, waiting for the broker's acknowledgement.
+// and the last error, sealed under their events' keys, waiting for the
+// broker's acknowledgement. A record whose key was shredded meanwhile is
+// dropped instead.
 func (e *Engine) deadLetter(ctx context.Context, cl *kgo.Client, dead []deadLetter) error {
 	if len(dead) == 0 {
 		return nil
@@ -160,12 +185,19 @@ func (e *Engine) deadLetter(ctx context.Context, cl *kgo.Client, dead []deadLett
 			Partition   int32  `json:"partition"`
 			Offset      int64  `json:"offset"`
 			Event       string `json:"event"`
-		}{e.cfg.Destination, d.reason, d.err, d.attempts, d.rec.Topic, d.rec.Partition, d.rec.Offset, string(d.rec.Value)})
-		recs = append(recs, &kgo.Record{Topic: e.dlqTopic, Key: d.rec.Key, Value: v})
+		}{e.cfg.Destination, d.reason, d.err, d.attempts, d.rec.Topic, d.rec.Partition, d.rec.Offset, string(d.plain)})
+		if v, ok := e.seal(d.kid, v); ok {
+			recs = append(recs, &kgo.Record{Topic: e.dlqTopic, Key: d.rec.Key, Value: v})
+		} else {
+			e.metrics.outcome("key_shredded")
+		}
+	}
+	if len(recs) == 0 {
+		return nil
 	}
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return fmt.Errorf("dead-letter: %w", err)
 	}
-	e.metrics.outcomeN("deadletter", len(dead))
+	e.metrics.outcomeN("deadletter", len(recs))
 	return nil
 }

@@ -61,6 +61,9 @@ type Info struct {
 	AdminToken string
 	// Roles are the roles running in the process.
 	Roles []topology.Role
+	// KEKFile is the dev KEK that wraps the data keys (base64, mode 0600),
+	// when the workspace has no encryption section of its own.
+	KEKFile string
 }
 
 // Database is the ClickHouse database of the dev stack.
@@ -161,6 +164,12 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 		info.WriteKeys[s.Name] = s.WriteKey
 	}
 	run := topology.Config{Cluster: conn, Workspace: ws, Roles: cfg.Roles, AdminToken: adminToken, Logger: log}
+	if run.Keyring, err = dir.devKeyring(ws); err != nil {
+		return err
+	}
+	if run.Keyring != nil {
+		info.KEKFile = dir.sub(devKEKFile)
+	}
 	if slices.Contains(cfg.Roles, topology.RoleAPI) {
 		if run.APIListener, err = net.Listen("tcp", cfg.APIAddr); err != nil {
 			return fmt.Errorf("dev: api: %w", err)

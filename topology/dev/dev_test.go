@@ -92,7 +92,7 @@ func TestDevStack(t *testing.T) {
 
 	info, stop = startDev(t, dir)
 	defer stop()
-	if got := readRaw(t, info.Kafka); !strings.Contains(got, `"messageId":"m-1"`) {
+	if got := readRaw(t, info); !strings.Contains(got, `"messageId":"m-1"`) {
 		t.Fatalf("after restart events.raw holds %q, want the tracked event", got)
 	}
 	if info.WriteKeys["default"] == "" || info.AdminToken == "" {
@@ -100,9 +100,11 @@ func TestDevStack(t *testing.T) {
 	}
 }
 
-func readRaw(t *testing.T, seed string) string {
+// readRaw returns events.raw's values, opened with the dev stack's keys.
+func readRaw(t *testing.T, info dev.Info) string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seed), kgo.ConsumeTopics("sluice.events.raw"),
+	keys := keyTable(t, info)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(info.Kafka), kgo.ConsumeTopics("sluice.events.raw"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +114,11 @@ func readRaw(t *testing.T, seed string) string {
 	defer cancel()
 	var sb strings.Builder
 	for sb.Len() == 0 && ctx.Err() == nil {
-		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { fmt.Fprintf(&sb, "%s\n", r.Value) })
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if v, _, err := keys.Open(nil, r.Value); err == nil {
+				fmt.Fprintf(&sb, "%s\n", v)
+			}
+		})
 	}
 	return sb.String()
 }

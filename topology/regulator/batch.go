@@ -10,10 +10,11 @@ import (
 )
 
 // runBatch takes a batch of regulations as far as it can: the in-flight
-// wait (with the linked anonymousIds), the topics' tombstones, one delete
-// call per destination for the whole batch, and the ClickHouse count. Every
-// step's outcome is written to the regulations topic before the next step
-// starts, so a regulator that dies repeats at most one (idempotent) step.
+// wait (with the linked anonymousIds), the topics' tombstones, the data
+// keys' tombstones, one delete call per destination for the whole batch,
+// and the ClickHouse count. Every step's outcome is written to the
+// regulations topic before the next step starts, so a regulator that dies
+// repeats at most one (idempotent) step.
 // It returns an error only when it could not write a regulation.
 func (r *runner) runBatch(ctx context.Context, regs []*Regulation) error {
 	regs, err := r.dropInvalid(ctx, regs)
@@ -43,6 +44,12 @@ func (r *runner) runBatch(ctx context.Context, regs []*Regulation) error {
 			return err
 		}
 		return r.endPass(ctx, regs, StepTopics, err)
+	}
+	if err := r.shredKeys(ctx, regs); err != nil {
+		if isSaveErr(err) {
+			return err
+		}
+		return r.endPass(ctx, regs, StepKeys, err)
 	}
 	if err := r.countBefore(ctx, regs); err != nil {
 		return r.endPass(ctx, regs, StepClickHouse, err)
@@ -97,6 +104,9 @@ func (r *runner) reconcileDestinations(g *Regulation) {
 	}
 	if r.cfg.Warehouse != nil && g.step(StepClickHouse) == nil {
 		g.Steps = append(g.Steps, Step{Name: StepClickHouse, Status: Initialized})
+	}
+	if g.step(StepKeys) == nil { // filed before the keys step existed
+		g.Steps = append(g.Steps, r.keysStep())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/sinks"
 	"github.com/sluicehq/sluice/topology/topics"
 )
@@ -58,6 +59,24 @@ type Config struct {
 	MaxAttempts int
 	// ProduceTimeout bounds a wait for the broker's acknowledgement; default 10s.
 	ProduceTimeout time.Duration
+	// Keyring unwraps the data keys of the keys topic (crypto-shredding,
+	// package processors/shred); the regulator tombstones the keys of every
+	// deleted subject and keeps the topic healthy (see keys.go). Nil:
+	// encryption is disabled and the keys step is NOT_SUPPORTED.
+	Keyring *shred.Keyring
+	// UnattributedTTL is how long after the end of its day an unattributed
+	// key (of records without a subject) is shredded: the streams' retention
+	// (topics.streamRetention), so no record is unreadable before it would
+	// expire anyway. Default 7 days, the default retention.
+	UnattributedTTL time.Duration
+	// KeysInterval is how often the regulator repairs the keys topic,
+	// expires unattributed keys and re-wraps keys under an old KEK; default 30s.
+	KeysInterval time.Duration
+	// Erased, when set, is told of every regulation erased from the
+	// regulations topic by a record no sluice writer makes: a tombstone, or
+	// a record it cannot read (compaction would keep it instead of the
+	// regulation). It runs on the topic's follower and must not block.
+	Erased func(id, detail string)
 	// Logger receives progress and failures; default discards.
 	Logger *slog.Logger
 }
@@ -88,6 +107,8 @@ const (
 	DefaultMaxBackoff       = time.Minute
 	DefaultMaxAttempts      = 50
 	DefaultProduceTimeout   = 10 * time.Second
+	DefaultUnattributedTTL  = 7 * 24 * time.Hour
+	DefaultKeysInterval     = 30 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -126,6 +147,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProduceTimeout <= 0 {
 		c.ProduceTimeout = DefaultProduceTimeout
+	}
+	if c.UnattributedTTL <= 0 {
+		c.UnattributedTTL = DefaultUnattributedTTL
+	}
+	if c.KeysInterval <= 0 {
+		c.KeysInterval = DefaultKeysInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/suppress"
+	"github.com/sluicehq/sluice/topology/admin"
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
@@ -57,6 +58,7 @@ func (s *Service) Create(ctx context.Context, b Body, key string) (id string, re
 			SubjectIDs: b.SubjectIDs, CreatedAt: now, IdempotencyKey: key},
 		OverallStatus: Initialized,
 		CreatedAt:     now,
+		FiledBy:       admin.ActorFrom(ctx),
 	}
 	switch {
 	case b.RegulationType.Suppresses():
@@ -87,7 +89,7 @@ func (s *Service) Create(ctx context.Context, b Body, key string) (id string, re
 
 // plan lists the steps and destinations of a DELETE* regulation.
 func (s *Service) plan(r *Regulation) {
-	r.Steps = append(r.Steps, Step{Name: StepInFlight, Status: Initialized}, Step{Name: StepTopics, Status: Initialized})
+	r.Steps = append(r.Steps, Step{Name: StepInFlight, Status: Initialized}, Step{Name: StepTopics, Status: Initialized}, s.keysStep())
 	if s.cfg.Warehouse != nil {
 		r.Steps = append(r.Steps, Step{Name: StepClickHouse, Status: Initialized})
 	}

@@ -34,7 +34,7 @@
 // # Carrying out a DELETE* regulation
 //
 // The regulator takes pending regulations in batches (BatchMaxSubjects ids)
-// through four steps, writing each outcome to the topic before the next
+// through five steps, writing each outcome to the topic before the next
 // step, so that a regulator killed at any point resumes where the topic says
 // and repeats at most one step, and every step is idempotent:
 //
@@ -44,10 +44,16 @@
 //     flight (below).
 //  2. topics: tombstones for the subjects in profiles and consent, and for
 //     the linked anonymousIds in consent and identities.
-//  3. destinations: one sinks.Deleter Delete call per destination for the whole
+//  3. keys: tombstones in the keys topic for every data key of the subjects
+//     and of the linked anonymousIds, and for every unattributed day key
+//     (keys.go): every copy of their events in events.raw, dest.*,
+//     violations and deadletter becomes unreadable at once (crypto-
+//     shredding, package processors/shred). The receipt counts the keys
+//     (keysShredded) and says when. NOT_SUPPORTED when encryption is disabled.
+//  4. destinations: one sinks.Deleter Delete call per destination for the whole
 //     batch: the internal ones (sluice's ClickHouse) always, the others
 //     (webhook deleteUrl, Kafka tombstones) unless the type is *_INTERNAL.
-//  4. clickhouse: count the subjects' rows in every table of the Warehouse
+//  5. clickhouse: count the subjects' rows in every table of the Warehouse
 //     (user_id, anonymous_id, and an alias's previous_id; every shard);
 //     rows left are deleted and counted again; only zero rows in every
 //     table finishes the step.
@@ -118,7 +124,8 @@
 // # Limits
 //
 // The regulator keeps the workspace's identities (anonymousId → userId) in
-// memory, as the router does. UNSUPPRESS of userIds and exports read whole
+// memory, as the router does, and with a keyring every data key of the keys
+// topic (package processors/shred's Limits). UNSUPPRESS of userIds and exports read whole
 // topics (suppressions, identities); exports read profiles and consent only
 // on the partitions of the subject's keys. ClickHouse deletes put the
 // batch's ids inline in one statement per table, with max_query_size raised.

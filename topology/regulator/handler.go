@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluicehq/sluice/topology/admin"
 	"github.com/sluicehq/sluice/topology/api"
 )
 
@@ -33,14 +34,15 @@ func NewHandler(s *Service) http.Handler {
 	return mux
 }
 
-// Routes returns the admin routes of NewHandler(s), for api.Config.Admin.
+// Routes returns the admin routes of NewHandler(s), for api.Config.Admin,
+// each with the scope a token needs (package topology/admin).
 func Routes(s *Service) []api.Route {
 	h := NewHandler(s)
 	return []api.Route{
-		{Pattern: "POST /v1/regulations", Handler: h},
-		{Pattern: "GET /v1/regulations", Handler: h},
-		{Pattern: "GET /v1/regulations/{id}", Handler: h},
-		{Pattern: "GET /v1/users/{id}/export", Handler: h},
+		{Pattern: "POST /v1/regulations", Handler: h, Scope: string(admin.ScopeRegulationsFile)},
+		{Pattern: "GET /v1/regulations", Handler: h, Scope: string(admin.ScopeRegulationsRead)},
+		{Pattern: "GET /v1/regulations/{id}", Handler: h, Scope: string(admin.ScopeRegulationsRead)},
+		{Pattern: "GET /v1/users/{id}/export", Handler: h, Scope: string(admin.ScopeExport)},
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/sluicehq/sluice/topology/admin"
 )
 
 // Type is a regulation type, named as in Segment's Public API.
@@ -111,7 +113,7 @@ type Regulation struct {
 	// SUPPRESS_ONLY and UNSUPPRESS it is empty (suppression is central).
 	Destinations []DestinationStatus `json:"destinations"`
 	// Steps are sluice's own steps: suppress, unsuppress, in-flight, topics,
-	// clickhouse (the verification count).
+	// keys (crypto-shredding), clickhouse (the verification count).
 	Steps []Step `json:"steps"`
 	// Attempts counts the regulator's attempts that hit a failure.
 	Attempts      int        `json:"attempts"`
@@ -123,6 +125,70 @@ type Regulation struct {
 	Revision int64 `json:"revision"`
 	// Progress is what a regulator needs to resume after a crash.
 	Progress Progress `json:"progress"`
+	// FiledBy is who filed the regulation: the holder, id and role of the
+	// admin token (package topology/admin); absent when filed without one.
+	FiledBy *admin.Actor `json:"filedBy,omitempty"`
+	// Purge follows the deleted data after the end (FINISHED or
+	// PARTIAL_SUCCESS): when ClickHouse's replaced parts left the disks,
+	// and by when the compacted topics drop the tombstoned values (purge.go).
+	// Nil before, and for types that do not delete.
+	Purge *Purge `json:"purge,omitempty"`
+}
+
+// Purge is what happens to a regulation's deleted data after its end.
+type Purge struct {
+	// ClickHouse follows the warehouse's parts; nil without a warehouse.
+	ClickHouse *ClickHousePurge `json:"clickhouse,omitempty"`
+	// Kafka is the compaction bound of the tombstoned topics; nil until
+	// the regulator has read the topics' configs.
+	Kafka *KafkaPurge `json:"kafka,omitempty"`
+}
+
+// ClickHousePurge follows the ClickHouse parts that held a regulation's
+// rows, from the rows' deletion to the parts' removal from disk.
+type ClickHousePurge struct {
+	// Status is RUNNING until PurgedAt, then FINISHED; NOT_SUPPORTED when
+	// the warehouse cannot tell.
+	Status Status `json:"status"`
+	// UnreachableAt is when every table was verified to hold no row of the
+	// subjects in any part, masked or not: from then on no query returns
+	// one, whatever its settings (the clickhouse step's finishedAt).
+	UnreachableAt time.Time `json:"unreachableAt"`
+	// DueBy is UnreachableAt plus the warehouse's purge bound (the
+	// clickhouse destination's purgeWithin).
+	DueBy *time.Time `json:"dueBy,omitempty"`
+	// PurgedAt is when the regulator saw, in the servers' own list of
+	// parts (system.parts), that no part replaced before UnreachableAt
+	// was left on any disk: the rows' bytes are gone.
+	PurgedAt *time.Time `json:"purgedAt,omitempty"`
+	// Detail says what it waits for.
+	Detail string `json:"detail,omitempty"`
+}
+
+// KafkaPurge bounds when the compacted topics forget a regulation's
+// subjects (package topology/topics: "How long a deleted value stays on
+// the broker"). It is computed from the topics' configs, not observed.
+type KafkaPurge struct {
+	// TombstonedAt is when the broker acknowledged the last tombstones
+	// (the topics and keys steps' finishedAt).
+	TombstonedAt time.Time `json:"tombstonedAt"`
+	// ValuesGoneBy is TombstonedAt plus the largest segment.ms of the
+	// topics: the replaced values are compacted away by then.
+	ValuesGoneBy time.Time `json:"valuesGoneBy"`
+	// TombstonesGoneBy adds the largest delete.retention.ms: by then the
+	// tombstones, whose keys name the subjects, are gone too.
+	TombstonesGoneBy time.Time `json:"tombstonesGoneBy"`
+	// Topics are the configs the bound comes from.
+	Topics []TopicCompaction `json:"topics,omitempty"`
+	// Detail says what the bound assumes.
+	Detail string `json:"detail,omitempty"`
+}
+
+// TopicCompaction is one tombstoned topic's compaction configs.
+type TopicCompaction struct {
+	Topic             string `json:"topic"`
+	SegmentMs         int64  `json:"segmentMs"`
+	DeleteRetentionMs int64  `json:"deleteRetentionMs"`
 }
 
 // DestinationStatus is one destination's part of a regulation.
@@ -152,6 +218,7 @@ const (
 	StepUnsuppress = "unsuppress"
 	StepInFlight   = "in-flight"
 	StepTopics     = "topics"
+	StepKeys       = "keys"
 	StepClickHouse = "clickhouse"
 )
 
@@ -170,6 +237,10 @@ type Receipt struct {
 	HTTPStatus int `json:"httpStatus,omitempty"`
 	// Records counts the records written (suppressions, tombstones).
 	Records int `json:"records,omitempty"`
+	// KeysShredded counts the data keys the keys step tombstoned for the
+	// regulation: its subjects', its linked anonymousIds', and the
+	// unattributed day keys (At says when).
+	KeysShredded *int `json:"keysShredded,omitempty"`
 	// Offsets are where records were written, or the offsets waited for.
 	Offsets []Offset `json:"offsets,omitempty"`
 	// Batch says how many regulations and subjects shared the call.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/topology/tables"
 	"github.com/sluicehq/sluice/topology/topics"
 )
@@ -13,10 +14,21 @@ import (
 // Run is the regulator role: it carries out the DELETE* regulations this
 // regulator owns (see owner) until ctx is done, then returns nil. It acts
 // only once the regulations and identities topics are caught up (fail
-// closed), and resumes whatever a previous regulator left unfinished.
+// closed), and resumes whatever a previous regulator left unfinished. With
+// a Keyring it also keeps the keys topic healthy (maintainKeys).
 func (s *Service) Run(ctx context.Context) error {
 	lk := newLinks(s.cfg.Workspace)
-	follower, err := tables.New(s.cfg.Brokers, map[string]tables.Handler{s.names.Of(topics.Identities): lk.apply}, s.cfg.ClientOpts...)
+	handlers := map[string]tables.Handler{s.names.Of(topics.Identities): lk.apply}
+	var keys *shred.Table
+	if s.cfg.Keyring != nil {
+		keys = shred.NewTable(s.cfg.Keyring)
+		handlers[s.names.Of(topics.Keys)] = func(k, v []byte) {
+			if err := keys.Apply(k, v); err != nil {
+				s.log.Warn("regulator: a keys-topic record", "err", err)
+			}
+		}
+	}
+	follower, err := tables.New(s.cfg.Brokers, handlers, s.cfg.ClientOpts...)
 	if err != nil {
 		return fmt.Errorf("regulator: %w", err)
 	}
@@ -36,10 +48,17 @@ func (s *Service) Run(ctx context.Context) error {
 	defer own.close()
 	s.running.Store(own)
 	defer s.running.Store(nil)
-	r := &runner{Service: s, links: lk, follower: follower, own: own}
+	r := &runner{Service: s, links: lk, keys: keys, follower: follower, own: own}
 
 	if !r.retry(ctx, "catch up with the regulations topic", s.store.catchUp) {
 		return nil
+	}
+	if keys != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.maintainKeys(ctx)
+		}()
 	}
 	s.log.Info("regulator running", "owner group", s.cfg.OwnerGroup)
 	failures := 0
@@ -74,7 +93,11 @@ func (s *Service) Run(ctx context.Context) error {
 // runner is one Run's state.
 type runner struct {
 	*Service
-	links    *links
+	links *links
+	// keys are the data keys (nil: encryption disabled); keysMu keeps the
+	// keys step and the maintenance's re-wraps apart in this process.
+	keys     *shred.Table
+	keysMu   sync.Mutex
 	follower *tables.Follower
 	own      *owner
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,14 +32,10 @@ type Service struct {
 	done sync.WaitGroup
 }
 
-// regulationsMaxBytes is the record limit Open asks for on the regulations
-// topic: a request of 5,000 ids of MaxSubjectIDBytes, with its progress.
-const regulationsMaxBytes = 8 << 20
-
 // Open validates cfg, connects, and starts following the regulations topic.
 // It does not wait for the broker: answers that need the topic wait for it.
-// It asks once (best effort, bounded by ctx) that the regulations topic take
-// records of up to 8 MiB.
+// The regulations topic takes records of up to topics.RegulationsMaxBytes
+// when made by topics.Apply.
 func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -60,7 +55,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		// Keyed records land where every other sluice writer puts the same
 		// key (Kafka's murmur2), so a tombstone replaces its record.
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
-		kgo.ProducerBatchMaxBytes(regulationsMaxBytes),
+		kgo.ProducerBatchMaxBytes(topics.RegulationsMaxBytes),
 		kgo.ProducerBatchCompression(kgo.ZstdCompression(), kgo.NoCompression()),
 		// A suppression's answer waits for this batch: do not linger.
 		kgo.ProducerLinger(time.Millisecond),
@@ -76,8 +71,8 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		prod.Close()
 		return nil, err
 	}
+	st.erased = cfg.Erased
 	s := &Service{cfg: cfg, names: names, prod: prod, adm: kadm.NewClient(prod), store: st, log: cfg.Logger}
-	s.raiseRecordLimit(ctx)
 	runCtx, stop := context.WithCancel(context.Background()) // the Service's lifetime, ended by Close
 	s.stop = stop
 	s.done.Add(1)
@@ -98,24 +93,6 @@ func (s *Service) Close() {
 
 // Ready waits until every regulation written before the call is known.
 func (s *Service) Ready(ctx context.Context) error { return s.store.catchUp(ctx) }
-
-// raiseRecordLimit sets max.message.bytes on the regulations topic when it
-// exists; failing that, records stay under the broker's default (1 MiB),
-// which typical requests do, compressed.
-func (s *Service) raiseRecordLimit(ctx context.Context) {
-	v := strconv.Itoa(regulationsMaxBytes)
-	resp, err := s.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "max.message.bytes", Value: &v}}, s.store.topic)
-	if err == nil {
-		for _, r := range resp {
-			if r.Err != nil {
-				err = r.Err
-			}
-		}
-	}
-	if err != nil {
-		s.log.Debug("regulator: could not raise max.message.bytes of the regulations topic", "topic", s.store.topic, "err", err)
-	}
-}
 
 // Get returns a regulation by id. An id not known yet is looked for again
 // after catching up with the topic (it may have been filed elsewhere).

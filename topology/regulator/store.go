@@ -23,6 +23,7 @@ type store struct {
 	prod     *kgo.Client
 	follower *tables.Follower
 	log      *slog.Logger
+	erased   func(id, detail string) // Config.Erased; nil: only logged
 
 	mu      sync.RWMutex
 	regs    map[string]*Regulation // read-only once stored: writers clone
@@ -46,16 +47,32 @@ func (s *store) apply(key, value []byte) {
 		delete(s.regs, string(key))
 		s.signal()
 		s.mu.Unlock()
+		// No sluice writer tombstones a regulation: someone erased it.
+		s.log.Error("regulator: a tombstone erased a regulation from the regulations topic", "id", string(key))
+		s.reportErased(string(key), "tombstone on "+s.topic)
 		return
 	}
 	var r Regulation
 	if err := json.Unmarshal(value, &r); err != nil || r.ID != string(key) {
 		// A record this version cannot read is left alone (and logged), so
-		// that a newer writer's records survive an older reader.
+		// that a newer writer's records survive an older reader; compaction
+		// keeps it instead of the regulation, so it is reported too.
 		s.log.Warn("regulator: unreadable regulations record", "key", string(key), "err", err)
+		detail := "a record sluice cannot read on " + s.topic
+		if err != nil {
+			detail += ": " + err.Error()
+		}
+		s.reportErased(string(key), detail)
 		return
 	}
 	s.keep(&r)
+}
+
+// reportErased tells Config.Erased, when set.
+func (s *store) reportErased(id, detail string) {
+	if s.erased != nil {
+		s.erased(id, detail)
+	}
 }
 
 // keep stores r unless a later revision is already stored.

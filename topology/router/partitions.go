@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/dedup"
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/schemas"
 )
 
@@ -98,8 +99,10 @@ func (p *partitions) get(n int32) *partitionState {
 }
 
 // rebuild replays the partition's records from one window before upTo's
-// record time up to (not including) offset upTo into the dedup set.
-func rebuild(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, partition int32, upTo int64, window time.Duration, ps *partitionState) error {
+// record time up to (not including) offset upTo into the dedup set. keys
+// opens sealed values (nil: plaintext); a value it cannot open is skipped,
+// as routing drops it.
+func rebuild(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, partition int32, upTo int64, window time.Duration, keys *shred.Table, ps *partitionState) error {
 	ps.rebuilt = true
 	if upTo <= 0 {
 		return nil
@@ -125,6 +128,7 @@ func rebuild(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, 
 	}
 	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(start)}})
 	var ev schemas.Event
+	var buf []byte
 	for {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -136,7 +140,16 @@ func rebuild(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, 
 				done = true
 				return
 			}
-			if schemas.DecodeRaw(r.Value, &ev) == nil {
+			plain := r.Value
+			if keys != nil {
+				var err error
+				if buf, _, err = keys.Open(buf[:0], r.Value); err != nil {
+					plain = nil
+				} else {
+					plain = buf
+				}
+			}
+			if plain != nil && schemas.DecodeRaw(plain, &ev) == nil {
 				ps.set.Check(ps.set.Key(ev.Workspace, ev.MessageID), ev.ReceivedAt)
 			}
 			if r.Offset == upTo-1 {

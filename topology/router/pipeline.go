@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/processors/consent"
 	"github.com/sluicehq/sluice/processors/filter"
 	"github.com/sluicehq/sluice/processors/profiles"
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/processors/validate"
 	"github.com/sluicehq/sluice/schemas"
@@ -36,6 +37,9 @@ type pipeline struct {
 	validator   *validate.Validator
 	dests       []destination
 	metrics     *metrics
+	// keys opens events.raw values and seals every stream-topic output
+	// under the event's data key; nil when encryption is disabled.
+	keys *shred.Table
 }
 
 // scratch is one worker's reusable state.
@@ -43,6 +47,12 @@ type scratch struct {
 	ev         schemas.Event
 	res        validate.Result
 	annotation []byte
+	// The event's envelope (see open and seal): whether it was sealed, its
+	// key, its plaintext, and the last value sealed for its outputs.
+	sealed                bool
+	kid                   shred.KeyID
+	plain                 []byte
+	lastPlain, lastSealed []byte
 }
 
 // route judges one events.raw record and appends what to produce to out.
@@ -54,9 +64,13 @@ type scratch struct {
 func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messageID string, at time.Time) bool, out []*kgo.Record) []*kgo.Record {
 	m := p.metrics
 	ev := &s.ev
-	if err := schemas.DecodeRaw(rec.Value, ev); err != nil {
+	plain, ok := p.open(s, rec)
+	if !ok {
+		return out
+	}
+	if err := schemas.DecodeRaw(plain, ev); err != nil {
 		m.dropped("decode")
-		return append(out, p.deadLetter(rec, "undecodable events.raw value: "+err.Error()))
+		return p.emit(s, rec, out, p.deadLetter(rec, plain, "undecodable events.raw value: "+err.Error()))
 	}
 	if seen(ev.Workspace, ev.MessageID, ev.ReceivedAt) {
 		m.dropped("duplicate")
@@ -69,7 +83,7 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 		m.dropped("suppressed_" + string(reason))
 		return out
 	}
-	out, ok := p.updateTables(ev, rec, out)
+	out, ok = p.updateTables(s, ev, rec, plain, out)
 	if !ok {
 		return out
 	}
@@ -90,19 +104,19 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 	}
 	if err := p.validator.Validate(in, &s.res); err != nil {
 		m.dropped("malformed")
-		return append(out, p.deadLetter(rec, "validate: "+err.Error()))
+		return p.emit(s, rec, out, p.deadLetter(rec, plain, "validate: "+err.Error()))
 	}
 	res := &s.res
 	if res.Outcome == validate.Blocked {
 		m.dropped("blocked")
 		if res.ToViolations {
-			out = append(out, p.violation(rec, res.Violations))
+			out = p.emit(s, rec, out, p.violation(rec, plain, res.Violations))
 		}
 		return out
 	}
 	// value is what is routed where filters change nothing: the input bytes
 	// themselves when the stages changed nothing either.
-	value := rec.Value
+	value := plain
 	reencode := res.Outcome == validate.Omitted
 	if reencode {
 		if traitsCall {
@@ -113,7 +127,7 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 	}
 	if res.Schema != nil {
 		s.annotation = annotate(s.annotation[:0], ev.Context, protocols, in.Plan, res)
-		spliced, ok := splice(rec.Value, ev.Context, s.annotation)
+		spliced, ok := splice(plain, ev.Context, s.annotation)
 		ev.Context = s.annotation
 		if ok && !reencode {
 			value = spliced // the common case: one copy instead of an encode
@@ -122,7 +136,7 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 		}
 	}
 	if reencode {
-		value = ev.AppendRaw(make([]byte, 0, len(rec.Value)+len(ev.Context)))
+		value = ev.AppendRaw(make([]byte, 0, len(plain)+len(ev.Context)))
 	}
 
 	// Consent, integrations and filters, per destination.
@@ -163,6 +177,9 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 			routedEv := *ev
 			routedEv.Properties = fr.Properties
 			v = routedEv.AppendRaw(make([]byte, 0, len(value)))
+		}
+		if v, ok = p.seal(s, rec, v); !ok {
+			continue
 		}
 		out = append(out, &kgo.Record{Topic: d.topic, Key: rec.Key, Value: v})
 		routed++
@@ -208,13 +225,13 @@ func (p *pipeline) links(ev *schemas.Event, out []*kgo.Record) []*kgo.Record {
 // updateTables writes what identify and consent events say about their user
 // to the compacted topics, and applies it locally (profiles as part of the
 // open transaction). ok is false when the event itself is refused.
-func (p *pipeline) updateTables(ev *schemas.Event, rec *kgo.Record, out []*kgo.Record) (_ []*kgo.Record, ok bool) {
+func (p *pipeline) updateTables(s *scratch, ev *schemas.Event, rec *kgo.Record, plain []byte, out []*kgo.Record) (_ []*kgo.Record, ok bool) {
 	switch {
 	case ev.Type == schemas.Track && ev.Event == consent.PreferenceUpdatedEvent:
 		r, err := consent.RecordFromEvent(ev.Event, ev.Context, ev.Timestamp, ev.Source)
 		if err != nil {
 			p.metrics.dropped("consent_refused")
-			return append(out, p.deadLetter(rec, "consent preference event refused: "+err.Error())), false
+			return p.emit(s, rec, out, p.deadLetter(rec, plain, "consent preference event refused: "+err.Error())), false
 		}
 		typ, id := consent.UserID, ev.UserID
 		if id == "" {
@@ -223,7 +240,7 @@ func (p *pipeline) updateTables(ev *schemas.Event, rec *kgo.Record, out []*kgo.R
 		key, err1 := consent.Key(ev.Workspace, typ, id)
 		value, err2 := consent.EncodeRecord(r)
 		if err := errors.Join(err1, err2); err != nil {
-			return append(out, p.deadLetter(rec, "consent record: "+err.Error())), false
+			return p.emit(s, rec, out, p.deadLetter(rec, plain, "consent record: "+err.Error())), false
 		}
 		p.consent.Apply(key, value)
 		out = append(out, &kgo.Record{Topic: p.names.Of(topics.Consent), Key: key, Value: value})
@@ -308,23 +325,35 @@ func annotate(buf, context []byte, protocols gjson.Result, planName string, res 
 	return append(buf, "}}"...)
 }
 
-// deadLetter wraps a record that could not be processed with the reason.
-func (p *pipeline) deadLetter(rec *kgo.Record, reason string) *kgo.Record {
+// deadLetter wraps a record that could not be processed (its plaintext
+// value plain) with the reason.
+func (p *pipeline) deadLetter(rec *kgo.Record, plain []byte, reason string) *kgo.Record {
 	v, _ := json.Marshal(struct {
 		Reason    string `json:"reason"`
 		Topic     string `json:"topic"`
 		Partition int32  `json:"partition"`
 		Offset    int64  `json:"offset"`
 		Value     string `json:"value"`
-	}{reason, rec.Topic, rec.Partition, rec.Offset, string(rec.Value)})
+	}{reason, rec.Topic, rec.Partition, rec.Offset, string(plain)})
 	return &kgo.Record{Topic: p.names.Of(topics.DeadLetter), Value: v}
 }
 
-// violation is the violations-topic record of a blocked event.
-func (p *pipeline) violation(rec *kgo.Record, vs []validate.Violation) *kgo.Record {
+// violation is the violations-topic record of a blocked event (plaintext plain).
+func (p *pipeline) violation(rec *kgo.Record, plain []byte, vs []validate.Violation) *kgo.Record {
 	v, _ := json.Marshal(struct {
 		Event      json.RawMessage      `json:"event"`
 		Violations []validate.Violation `json:"violations"`
-	}{rec.Value, vs})
+	}{plain, vs})
 	return &kgo.Record{Topic: p.names.Of(topics.Violations), Key: rec.Key, Value: v}
+}
+
+// emit appends a stream-topic record of the event s holds, its value sealed
+// under the event's key; a record whose key was shredded meanwhile is dropped.
+func (p *pipeline) emit(s *scratch, rec *kgo.Record, out []*kgo.Record, r *kgo.Record) []*kgo.Record {
+	v, ok := p.seal(s, rec, r.Value)
+	if !ok {
+		return out
+	}
+	r.Value = v
+	return append(out, r)
 }

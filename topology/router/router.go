@@ -4,9 +4,9 @@
 // outputs (destination, violations, dead-letter and table records) and its
 // source offsets are committed in one Kafka transaction.
 //
-// Before any partition is processed, the suppression, identity, consent and
-// profile tables and the tracking plans are caught up to the end of their
-// compacted topics (DESIGN guarantee 2). Before each batch, the tables are caught up
+// Before any partition is processed, the suppression, identity, consent,
+// profile and key tables and the tracking plans are caught up to the end of
+// their compacted topics (DESIGN guarantee 2). Before each batch, the tables are caught up
 // again to the end offsets read at that moment, so a suppression the API has
 // acknowledged before the batch was polled is applied to it (guarantee 1).
 //
@@ -21,6 +21,16 @@
 // the batch's transaction, and the merges of an aborted batch are forgotten.
 // A new owner reads the previous owner's committed profiles at the barrier
 // before its first batch.
+//
+// With a Keyring, events.raw values are envelopes sealed under their
+// subject's data key (package processors/shred): the router opens each one
+// with the key it names and seals every stream-topic output (destinations,
+// violations, dead letters) under the same key, reusing the input envelope
+// when a destination gets the value unchanged. A value whose key is shredded
+// or cannot be unwrapped, or that is not sealed, is dropped and counted
+// (key_shredded, key_unwrappable, not_sealed): never routed, never
+// dead-lettered. Table records (identities, consent, profiles) stay plain:
+// the regulator tombstones them.
 package router
 
 import (
@@ -41,6 +51,7 @@ import (
 
 	"github.com/sluicehq/sluice/processors/consent"
 	"github.com/sluicehq/sluice/processors/profiles"
+	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/processors/suppress"
 	"github.com/sluicehq/sluice/processors/validate"
 	"github.com/sluicehq/sluice/topology/config"
@@ -76,6 +87,10 @@ type Config struct {
 	Registry prometheus.Registerer
 	// Logger receives logs, which carry no user data; default discards.
 	Logger *slog.Logger
+	// Keyring unwraps the data keys of the keys topic: events.raw values are
+	// opened with them and every stream-topic output is sealed with its
+	// event's key (package processors/shred). Nil: values are plaintext.
+	Keyring *shred.Keyring
 }
 
 func (c Config) withDefaults() Config {
@@ -179,12 +194,17 @@ func New(cfg Config) (*Router, error) {
 			}
 		}
 	}
-	r.follower, err = tables.New(cfg.Seeds, map[string]tables.Handler{
+	handlers := map[string]tables.Handler{
 		names.Of(topics.Suppressions): logApply("suppressions", table.Apply),
 		names.Of(topics.Identities):   logApply("identities", ids.Apply),
 		names.Of(topics.Consent):      logApply("consent", store.Apply),
 		names.Of(topics.Profiles):     logApply("profiles", profileStore.Apply),
-	}, cfg.ClientOpts...)
+	}
+	if cfg.Keyring != nil {
+		r.pipe.keys = shred.NewTable(cfg.Keyring)
+		handlers[names.Of(topics.Keys)] = logApply("keys", r.pipe.keys.Apply)
+	}
+	r.follower, err = tables.New(cfg.Seeds, handlers, cfg.ClientOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,6 +237,9 @@ func (r *Router) Run(ctx context.Context) error {
 	r.pipe.identities.MarkCaughtUp()
 	r.pipe.consent.MarkCaughtUp()
 	r.pipe.profiles.MarkCaughtUp()
+	if r.pipe.keys != nil {
+		r.pipe.keys.MarkCaughtUp()
+	}
 	if err := r.plans.WaitReady(ctx); err != nil {
 		return nil
 	}
@@ -326,7 +349,7 @@ func (r *Router) batch(ctx context.Context, sess *kgo.GroupTransactSession) erro
 		mu.Unlock()
 		work.Go(func() {
 			if !ps.rebuilt {
-				if err := rebuild(ctx, r.cfg.Seeds, r.cfg.ClientOpts, p.Topic, p.Partition, p.Records[0].Offset, r.cfg.DedupWindow, ps); err != nil {
+				if err := rebuild(ctx, r.cfg.Seeds, r.cfg.ClientOpts, p.Topic, p.Partition, p.Records[0].Offset, r.cfg.DedupWindow, r.pipe.keys, ps); err != nil {
 					e := fmt.Errorf("partition %d: %w", p.Partition, err)
 					produceErr.CompareAndSwap(nil, &e)
 					return
@@ -406,6 +429,9 @@ func (r *Router) observeTables() {
 	t.WithLabelValues("identities").Set(float64(r.pipe.identities.Len()))
 	t.WithLabelValues("consent").Set(float64(r.pipe.consent.Len()))
 	t.WithLabelValues("profiles").Set(float64(r.pipe.profiles.Len()))
+	if r.pipe.keys != nil {
+		t.WithLabelValues("keys").Set(float64(r.pipe.keys.Len()))
+	}
 }
 
 // end ends the transaction and records its outcome.

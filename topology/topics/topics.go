@@ -5,10 +5,12 @@
 //
 // Streams (events.raw, dest.*, violations, deadletter) have cleanup.policy
 // delete and expire after topics.streamRetention. Tables (tracking-plans,
-// suppressions, consent, profiles, identities, regulations) have
-// cleanup.policy compact and never expire by age or size: retention.ms and
-// retention.bytes are -1, set explicitly because some brokers (kfake among
-// them) apply a retention.ms to compacted topics too.
+// suppressions, consent, profiles, identities, regulations, keys,
+// admin-tokens) have cleanup.policy compact and never expire by age or size:
+// retention.ms and retention.bytes are -1, set explicitly because some
+// brokers (kfake among them) apply a retention.ms to compacted topics too.
+// The audit trail is a stream kept AuditRetention (400 days), whatever the
+// streams' retention: it is the record of who did what to whose data.
 //
 // # How long a deleted value stays on the broker
 //
@@ -45,19 +47,35 @@ const (
 	Profiles      = "profiles"
 	Identities    = "identities"
 	Regulations   = "regulations"
-	Violations    = "violations"
-	DeadLetter    = "deadletter"
-	destPrefix    = "dest."
+	// Keys holds the subjects' data keys, wrapped by a KEK; a tombstone
+	// shreds every stream record sealed under the key (package processors/shred).
+	Keys       = "keys"
+	Violations = "violations"
+	DeadLetter = "deadletter"
+	// AdminTokens holds the admin API's personal tokens, hashed, keyed by
+	// token id; only the CLI's principal writes it (package topology/admin).
+	AdminTokens = "admin-tokens"
+	// Audit is the append-only trail of admin actions (package topology/admin).
+	Audit      = "audit"
+	destPrefix = "dest."
 )
 
+// AuditRetention is retention.ms of the audit topic: longer than a year, so
+// that a year's requests can be accounted for.
+const AuditRetention = 400 * 24 * time.Hour
+
+// RegulationsMaxBytes is max.message.bytes of the regulations topic (8 MiB),
+// and the largest regulation record the regulator writes.
+const RegulationsMaxBytes = 8 << 20
+
 // bases are the fixed topics, in the order plans list them.
-var bases = []string{Raw, TrackingPlans, Suppressions, Consent, Profiles, Identities, Regulations, Violations, DeadLetter}
+var bases = []string{Raw, TrackingPlans, Suppressions, Consent, Profiles, Identities, Regulations, Keys, AdminTokens, Violations, DeadLetter, Audit}
 
 // compacted are the tables: the latest value per key is what counts and a
 // tombstone deletes the key.
 var compacted = map[string]bool{
 	TrackingPlans: true, Suppressions: true, Consent: true,
-	Profiles: true, Identities: true, Regulations: true,
+	Profiles: true, Identities: true, Regulations: true, Keys: true, AdminTokens: true,
 }
 
 // Names resolves topic names under a prefix.
@@ -161,7 +179,18 @@ func (n Names) specs(partitions int32, t config.Topics, destinations []string) [
 	}
 	specs := make([]Spec, 0, len(bases)+len(destinations))
 	for _, b := range bases {
-		specs = append(specs, spec(n.Of(b), compacted[b]))
+		s := spec(n.Of(b), compacted[b])
+		if b == Regulations {
+			// A regulation names up to 5,000 subjects and keeps its
+			// receipts: more than the broker's default 1 MiB record.
+			s.Configs["max.message.bytes"] = strconv.Itoa(RegulationsMaxBytes)
+		}
+		if b == Audit {
+			// The record of a filing names its up to 5,000 subjects too.
+			s.Configs["retention.ms"] = millis(AuditRetention)
+			s.Configs["max.message.bytes"] = strconv.Itoa(RegulationsMaxBytes)
+		}
+		specs = append(specs, s)
 	}
 	for _, d := range destinations {
 		specs = append(specs, spec(n.Destination(d), false))

@@ -26,8 +26,8 @@ func TestForConfig(t *testing.T) {
 	for _, s := range specs {
 		byName[s.Name] = s
 	}
-	if len(byName) != 11 {
-		t.Fatalf("got %d topics, want 9 fixed + 2 destinations: %v", len(byName), specs)
+	if len(byName) != 14 {
+		t.Fatalf("got %d topics, want 12 fixed + 2 destinations: %v", len(byName), specs)
 	}
 	stream := map[string]string{"cleanup.policy": "delete", "retention.ms": "259200000", "min.insync.replicas": "2"}
 	table := map[string]string{
@@ -42,7 +42,11 @@ func TestForConfig(t *testing.T) {
 		{"acme.events.raw", stream}, {"acme.violations", stream}, {"acme.deadletter", stream},
 		{"acme.dest.warehouse", stream}, {"acme.dest.crm", stream},
 		{"acme.tracking-plans", table}, {"acme.suppressions", table}, {"acme.consent", table},
-		{"acme.profiles", table}, {"acme.identities", table}, {"acme.regulations", table},
+		{"acme.profiles", table}, {"acme.identities", table}, {"acme.regulations", table}, {"acme.keys", table},
+		{"acme.admin-tokens", table},
+		// The audit trail outlives the streams' retention: 400 days.
+		{"acme.audit", map[string]string{"cleanup.policy": "delete", "retention.ms": "34560000000",
+			"max.message.bytes": "8388608", "min.insync.replicas": "2"}},
 	} {
 		s, ok := byName[tc.name]
 		if !ok {

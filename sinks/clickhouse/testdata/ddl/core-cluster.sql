@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`tracks` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), event, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'One row per track call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`identifies` ON CLUSTER `analytics`
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`identifies` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'One row per identify call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`pages` ON CLUSTER `analytics`
@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`pages` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), name, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'One row per page call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`screens` ON CLUSTER `analytics`
@@ -115,7 +115,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`screens` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), name, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'One row per screen call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`groups` ON CLUSTER `analytics`
@@ -144,7 +144,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`groups` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), group_id, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'One row per group call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`aliases` ON CLUSTER `analytics`
@@ -173,7 +173,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`aliases` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'One row per alias call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`users` ON CLUSTER `analytics`
@@ -193,5 +193,5 @@ CREATE TABLE IF NOT EXISTS `sluice`.`users` ON CLUSTER `analytics`
 )
 ENGINE = ReplicatedReplacingMergeTree(received_at)
 ORDER BY (workspace, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'The latest identify of each user (ReplacingMergeTree: query with FINAL).';

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`local_tracks` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), event, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'This shard\'s rows of tracks: query tracks. One row per track call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`tracks` ON CLUSTER `analytics` AS `sluice`.`local_tracks`
@@ -59,7 +59,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`local_identifies` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'This shard\'s rows of identifies: query identifies. One row per identify call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`identifies` ON CLUSTER `analytics` AS `sluice`.`local_identifies`
@@ -93,7 +93,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`local_pages` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), name, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'This shard\'s rows of pages: query pages. One row per page call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`pages` ON CLUSTER `analytics` AS `sluice`.`local_pages`
@@ -127,7 +127,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`local_screens` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), name, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'This shard\'s rows of screens: query screens. One row per screen call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`screens` ON CLUSTER `analytics` AS `sluice`.`local_screens`
@@ -160,7 +160,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`local_groups` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), group_id, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'This shard\'s rows of groups: query groups. One row per group call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`groups` ON CLUSTER `analytics` AS `sluice`.`local_groups`
@@ -193,7 +193,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`local_aliases` ON CLUSTER `analytics`
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'This shard\'s rows of aliases: query aliases. One row per alias call.';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`aliases` ON CLUSTER `analytics` AS `sluice`.`local_aliases`
@@ -217,7 +217,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`local_users` ON CLUSTER `analytics`
 )
 ENGINE = ReplicatedReplacingMergeTree(received_at)
 ORDER BY (workspace, user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'This shard\'s rows of users: query users. The latest identify of each user (ReplacingMergeTree: query with FINAL).';
 
 CREATE TABLE IF NOT EXISTS `sluice`.`users` ON CLUSTER `analytics` AS `sluice`.`local_users`

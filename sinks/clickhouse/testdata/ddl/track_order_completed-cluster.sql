@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS `sluice`.`track_order_completed` ON CLUSTER `analytic
 ENGINE = ReplicatedMergeTree()
 PARTITION BY toYYYYMM(received_at)
 ORDER BY (workspace, toDate(timestamp), user_id)
-SETTINGS replicated_deduplication_window = 10000
+SETTINGS replicated_deduplication_window = 10000, old_parts_lifetime = 300, cleanup_delay_period = 30, cleanup_delay_period_random_add = 10, max_cleanup_delay_period = 150, finished_mutations_to_keep = 1
 COMMENT 'Typed copy of the planned track event Order Completed: one column per top-level property.';
 
 -- plan shop v2 adds:
