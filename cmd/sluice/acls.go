@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/sluicehq/sluice/topology/config"
 	"github.com/sluicehq/sluice/topology/topics"
@@ -41,19 +42,14 @@ Connect each role as its own principal for them to take effect.`,
 				}
 				return nil
 			}
-			cfg, adm, err := f.open()
-			if err != nil {
-				return err
-			}
-			defer adm.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			acls := topics.ACLs(cfg, p)
-			if err := topics.ApplyACLs(ctx, adm, acls); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d ACLs created or already present\n", len(acls))
-			return nil
+			return f.withAdmin(cmd, func(ctx context.Context, cfg config.Config, adm *kadm.Client) error {
+				acls := topics.ACLs(cfg, p)
+				if err := topics.ApplyACLs(ctx, adm, acls); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d ACLs created or already present\n", len(acls))
+				return nil
+			})
 		},
 	}
 	fl := cmd.Flags()

@@ -47,6 +47,19 @@ func (f *topicsFlags) open() (config.Config, *kadm.Client, error) {
 	return cfg, kadm.NewClient(cl), nil
 }
 
+// withAdmin loads the config, connects, and calls fn with a context bounded
+// by --timeout; the connection is closed when fn returns.
+func (f *topicsFlags) withAdmin(cmd *cobra.Command, fn func(ctx context.Context, cfg config.Config, adm *kadm.Client) error) error {
+	cfg, adm, err := f.open()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+	defer cancel()
+	return fn(ctx, cfg, adm)
+}
+
 // newTopicsCmd is `sluice topics`: plan and apply the topics a config needs.
 func newTopicsCmd() *cobra.Command {
 	f := &topicsFlags{}
@@ -74,23 +87,18 @@ func newTopicsPlanCmd(f *topicsFlags) *cobra.Command {
 		Short: "Show what apply would do, one line per topic; changes nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, adm, err := f.open()
-			if err != nil {
-				return err
-			}
-			defer adm.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			steps, err := topics.Plan(ctx, adm, topics.ForConfig(cfg))
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if err := steps.WriteText(out, false); err != nil {
-				return err
-			}
-			fmt.Fprintln(out, summary(steps, false))
-			return nil
+			return f.withAdmin(cmd, func(ctx context.Context, cfg config.Config, adm *kadm.Client) error {
+				steps, err := topics.Plan(ctx, adm, topics.ForConfig(cfg))
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if err := steps.WriteText(out, false); err != nil {
+					return err
+				}
+				fmt.Fprintln(out, summary(steps, false))
+				return nil
+			})
 		},
 	}
 }
@@ -105,23 +113,18 @@ switches a cleanup policy: it reports those, and exits non-zero on a wrong
 cleanup policy, which roles refuse to start on.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, adm, err := f.open()
-			if err != nil {
+			return f.withAdmin(cmd, func(ctx context.Context, cfg config.Config, adm *kadm.Client) error {
+				steps, err := topics.Apply(ctx, adm, topics.ForConfig(cfg))
+				if steps == nil && err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if werr := steps.WriteText(out, true); werr != nil {
+					return errors.Join(err, werr)
+				}
+				fmt.Fprintln(out, summary(steps, true))
 				return err
-			}
-			defer adm.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-			defer cancel()
-			steps, err := topics.Apply(ctx, adm, topics.ForConfig(cfg))
-			if steps == nil && err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if werr := steps.WriteText(out, true); werr != nil {
-				return errors.Join(err, werr)
-			}
-			fmt.Fprintln(out, summary(steps, true))
-			return err
+			})
 		},
 	}
 }

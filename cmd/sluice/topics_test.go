@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/testenv/broker"
+	"github.com/sluicehq/sluice/topology/config"
+	"github.com/sluicehq/sluice/topology/topics"
 )
 
 // runRoot runs sluice in process with args.
@@ -45,7 +48,12 @@ destinations:
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 11 || lines[10] != "10 topics: 10 to create" {
+	ws, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(topics.ForConfig(ws))
+	if len(lines) != n+1 || lines[n] != fmt.Sprintf("%d topics: %d to create", n, n) {
 		t.Fatalf("plan printed %d lines, want one per topic and a summary:\n%s", len(lines), out)
 	}
 	for _, want := range []string{
@@ -62,11 +70,11 @@ destinations:
 	if err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "created  sluice.consent ") || !strings.HasSuffix(out, "10 topics: 10 created\n") {
+	if !strings.Contains(out, "created  sluice.consent ") || !strings.HasSuffix(out, fmt.Sprintf("%d topics: %d created\n", n, n)) {
 		t.Errorf("apply printed:\n%s", out)
 	}
 	out, err = runRoot(t, append([]string{"topics", "plan"}, flags...)...)
-	if err != nil || !strings.HasSuffix(out, "10 topics: 10 ok\n") {
+	if err != nil || !strings.HasSuffix(out, fmt.Sprintf("%d topics: %d ok\n", n, n)) {
 		t.Errorf("plan after apply: %v\n%s", err, out)
 	}
 
@@ -84,7 +92,7 @@ destinations:
 	if err == nil || !strings.Contains(err.Error(), "--entity-name sluice.consent --add-config cleanup.policy=compact") {
 		t.Errorf("apply on a wrong policy: %v, want the fix", err)
 	}
-	if !strings.Contains(out, "refused  sluice.consent ") || !strings.HasSuffix(out, "10 topics: 1 with a wrong cleanup policy, not changed, 9 ok\n") {
+	if !strings.Contains(out, "refused  sluice.consent ") || !strings.HasSuffix(out, fmt.Sprintf("%d topics: 1 with a wrong cleanup policy, not changed, %d ok\n", n, n-1)) {
 		t.Errorf("apply printed:\n%s", out)
 	}
 }
