@@ -9,6 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,4 +335,52 @@ func topicBytes(t *testing.T, ctx context.Context, addr, topic string) []byte {
 		})
 	}
 	return all.Bytes()
+}
+
+// docs/admin.md's roles table lists, for each role, exactly the admin
+// routes its scopes reach.
+func TestAdminDocRolesTable(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "admin.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := adminRoutes(http.NotFoundHandler(), nil)
+	seen := map[admin.Role]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 5 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		role := admin.Role(strings.Trim(strings.TrimSpace(cells[1]), "`"))
+		if !role.Valid() {
+			continue
+		}
+		seen[role] = true
+		var documented, real []string
+		for i, part := range strings.Split(cells[3], "`") {
+			if i%2 == 1 {
+				documented = append(documented, part)
+			}
+		}
+		for _, rt := range routes {
+			if role.Allows(admin.Scope(rt.Scope)) {
+				real = append(real, rt.Pattern)
+			}
+		}
+		slices.Sort(documented)
+		slices.Sort(real)
+		if !slices.Equal(documented, real) {
+			t.Errorf("docs/admin.md: %s reaches\n %v\nbut the routes it may use are\n %v", role, documented, real)
+		}
+	}
+	for _, r := range admin.Roles {
+		if !seen[r] {
+			t.Errorf("docs/admin.md has no row for the role %s", r)
+		}
+	}
+	for _, rt := range routes {
+		if rt.Scope == "" {
+			t.Errorf("admin route %s declares no scope: only the bootstrap token could use it", rt.Pattern)
+		}
+	}
 }

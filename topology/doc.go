@@ -15,6 +15,11 @@
 // on cancellation stops them in the documented order. No role assumes it is
 // alone: every one is a member of a consumer group or stateless.
 //
+// The values of the stream topics are sealed with per-subject data keys
+// (package processors/shred, docs/encryption.md). Run takes the KEKs from
+// Config.Keyring or from the workspace's encryption section, and refuses to
+// start roles without either, unless the section says disabled.
+//
 // The package does not import testenv: the embedded broker and the local
 // ClickHouse engine belong to the dev wiring (topology/dev) only.
 package topology

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -33,6 +34,12 @@ type Config struct {
 	AdminToken string
 	// APIListener serves the tracking and admin API. Required with the api role.
 	APIListener net.Listener
+	// PublicURL is where browsers reach the API (analytics.js is told to
+	// send there); default the scheme and Host of each settings request.
+	PublicURL string
+	// TrustedProxies are the proxies whose X-Forwarded-For the API believes
+	// for the client's address; default none.
+	TrustedProxies []netip.Prefix
 	// MetricsListener, when set, serves /metrics, /healthz and /readyz for
 	// every role of the process.
 	MetricsListener net.Listener
@@ -185,7 +192,7 @@ func Run(ctx context.Context, cfg Config, started func()) error {
 func build(ctx context.Context, r Role, e env, cfg Config) (role, error) {
 	switch r {
 	case RoleAPI:
-		return newAPIRole(ctx, e, cfg.AdminToken, cfg.APIListener)
+		return newAPIRole(ctx, e, cfg)
 	case RoleRouter:
 		return newRouterRole(e)
 	case RoleSink:

@@ -3,6 +3,7 @@ package topology
 import (
 	"context"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/sluicehq/sluice/processors/shred"
@@ -29,8 +30,9 @@ type apiRole struct {
 // apiProduceTimeout bounds how long a tracking request waits for the broker.
 const apiProduceTimeout = 10 * time.Second
 
-func newAPIRole(ctx context.Context, e env, adminToken string, ln net.Listener) (_ *apiRole, err error) {
-	r := &apiRole{ln: ln}
+func newAPIRole(ctx context.Context, e env, cfg Config) (_ *apiRole, err error) {
+	adminToken := cfg.AdminToken
+	r := &apiRole{ln: cfg.APIListener}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -67,23 +69,29 @@ func newAPIRole(ctx context.Context, e env, adminToken string, ln net.Listener) 
 		}
 		creator = r.keys.creator
 	}
-	plansAPI := planstore.NewHandler(plans, e.log)
-	plansRead, plansPublish := string(admin.ScopePlansRead), string(admin.ScopePlansPublish)
-	routes := append([]api.Route{
-		{Pattern: "GET /v1/tracking-plans", Handler: plansAPI, Scope: plansRead},
-		{Pattern: "GET /v1/tracking-plans/{name}", Handler: plansAPI, Scope: plansRead},
-		{Pattern: "GET /v1/tracking-plans/{name}/versions/{version}", Handler: plansAPI, Scope: plansRead},
-		{Pattern: "POST /v1/tracking-plans", Handler: plansAPI, Scope: plansPublish},
-	}, regulator.Routes(r.regs.svc)...)
+	routes := adminRoutes(planstore.NewHandler(plans, e.log), r.regs.svc)
 	guard := admin.NewGuard(admin.GuardConfig{Bootstrap: adminToken, Tokens: r.tokens, Audit: audit, Logger: e.log})
 	r.srv, err = api.New(api.Config{
 		Workspace: e.ws, Producer: prod, AdminToken: adminToken, AdminGuard: guard,
 		Admin: routes, Registry: e.registry, Logger: e.log, Keys: creator,
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// adminRoutes are the admin API's routes, each with the scope a token's
+// role must have (package admin; docs/admin.md lists them by role).
+func adminRoutes(plans http.Handler, regs *regulator.Service) []api.Route {
+	read, publish := string(admin.ScopePlansRead), string(admin.ScopePlansPublish)
+	return append([]api.Route{
+		{Pattern: "GET /v1/tracking-plans", Handler: plans, Scope: read},
+		{Pattern: "GET /v1/tracking-plans/{name}", Handler: plans, Scope: read},
+		{Pattern: "GET /v1/tracking-plans/{name}/versions/{version}", Handler: plans, Scope: read},
+		{Pattern: "POST /v1/tracking-plans", Handler: plans, Scope: publish},
+	}, regulator.Routes(regs)...)
 }
 
 func (r *apiRole) run(ctx context.Context) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -40,4 +41,32 @@ func (a *adminTokenFlags) resolve(required bool) (string, error) {
 		return "", errors.New("the api role needs an admin token: --admin-token-file, $SLUICE_ADMIN_TOKEN or --admin-token")
 	}
 	return tok, nil
+}
+
+// apiFlags are the api role's flags shared by `sluice run` and `sluice dev`.
+type apiFlags struct {
+	publicURL      string
+	trustedProxies []string
+}
+
+func (a *apiFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&a.publicURL, "public-url", "", "where browsers reach the API, e.g. https://events.example.com (default: the scheme and Host of each request)")
+	f.StringSliceVar(&a.trustedProxies, "trusted-proxy", nil, "a proxy (IP or CIDR) whose X-Forwarded-For is believed for the client's address; repeatable")
+}
+
+// proxies parses --trusted-proxy values.
+func (a *apiFlags) proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range a.trustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("--trusted-proxy %q: want an IP address or a CIDR prefix", s)
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -18,6 +18,7 @@ func newDevCmd() *cobra.Command {
 		roles      string
 		logLevel   string
 		token      adminTokenFlags
+		apiOpts    apiFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -45,6 +46,10 @@ as separate 'sluice run' processes against them.`,
 				return err
 			}
 			cfg.NoRoles = len(cfg.Roles) == 0
+			cfg.PublicURL = apiOpts.publicURL
+			if cfg.TrustedProxies, err = apiOpts.proxies(); err != nil {
+				return err
+			}
 			if cfg.AdminToken, err = token.resolve(false); err != nil {
 				return err
 			}
@@ -58,6 +63,7 @@ as separate 'sluice run' processes against them.`,
 	f.StringVar(&configPath, "config", "", "workspace config (sluice.yaml); default: one workspace and source")
 	f.StringVar(&roles, "roles", "all", "roles to run: a comma-separated subset of api,router,sink,regulator, all, or none (only Kafka and ClickHouse)")
 	token.register(f, "generated and kept in the data dir")
+	apiOpts.register(f)
 	f.StringVar(&cfg.APIAddr, "api-addr", "127.0.0.1:8088", "tracking and admin API address")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address serving /metrics, /healthz and /readyz for every role (default: none; the API serves its own)")
 	f.StringVar(&cfg.KafkaAddr, "kafka-addr", "127.0.0.1:9092", "embedded Kafka broker address (loopback)")

@@ -23,6 +23,7 @@ func newRunCmd() *cobra.Command {
 		shutdown    time.Duration
 		logLevel    string
 		token       adminTokenFlags
+		apiOpts     apiFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -49,7 +50,10 @@ missing or has the wrong cleanup policy: create them with 'sluice topics apply'.
 			if err != nil {
 				return fmt.Errorf("config: %w", err)
 			}
-			cfg := topology.Config{Cluster: conn, Workspace: ws, ShutdownTimeout: shutdown, Logger: log}
+			cfg := topology.Config{Cluster: conn, Workspace: ws, ShutdownTimeout: shutdown, Logger: log, PublicURL: apiOpts.publicURL}
+			if cfg.TrustedProxies, err = apiOpts.proxies(); err != nil {
+				return err
+			}
 			if cfg.Roles, err = topology.ParseRoles(roles); err != nil {
 				return err
 			}
@@ -86,6 +90,7 @@ missing or has the wrong cleanup policy: create them with 'sluice topics apply'.
 	f.StringSliceVar(&brokers, "brokers", nil, "seed brokers, overriding the config's kafka.brokers")
 	f.DurationVar(&shutdown, "shutdown-timeout", topology.DefaultShutdownTimeout, "how long roles may drain, flush and commit after SIGTERM")
 	token.register(f, "none; required with the api role")
+	apiOpts.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }

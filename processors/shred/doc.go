@@ -99,9 +99,10 @@
 // next event gets a new key.
 //
 // Records without a subject are sealed under their day's Unattributed key.
-// The regulator shreds those keys after the streams' retention (plus a day),
-// and every DELETE* regulation shreds every Unattributed key that exists
-// when its keys step runs: a refused body may hold anyone's data, and no
+// The regulator shreds a day's key once the streams' retention has passed
+// for the day's last record (the end of the day plus the retention), and
+// every DELETE* regulation shreds every Unattributed key that exists when
+// its keys step runs: a refused body may hold anyone's data, and no
 // deleted person may stay readable in it. The cost: the api's dead letters
 // become unreadable at the next deletion; they are diagnostics of refused
 // input, never replayed.

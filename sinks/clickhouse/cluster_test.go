@@ -27,9 +27,8 @@ func TestClusterStatementsParse(t *testing.T) {
 				stmts = append(stmts, dd.addColumnStatements(tb.name, tb.columns[len(tb.columns)-2:])...)
 				st := subjectTable{name: dd.storage(tb.name), read: tb.name, previousID: tb.name == tableAliases}
 				where, _ := subjectPredicate(req, st.previousID)
-				erase := dd.eraseStatements(st, DefaultPurgeWithin, nil)
-				erase[1] += where
-				stmts = append(stmts, erase...)
+				e := dd.erasure(st, DefaultPurgeWithin, nil)
+				stmts = append(stmts, e.settings, e.deleteFrom+where, e.rewrite)
 				stmts = append(stmts, dd.heldQuery(st, where))
 			}
 		}

@@ -138,10 +138,9 @@ func TestDeleteStatementsGolden(t *testing.T) {
 			if d.cluster == "" {
 				parts = []string{"202601"}
 			}
-			erase := d.eraseStatements(st, DefaultPurgeWithin, parts)
-			erase[1] += shown
+			e := d.erasure(st, DefaultPurgeWithin, parts)
 			stmts = append(stmts, d.heldQuery(st, shown)+" -- SETTINGS apply_deleted_mask = 0")
-			stmts = append(stmts, erase...)
+			stmts = append(stmts, e.settings, e.deleteFrom+shown, e.rewrite)
 			stmts = append(stmts, d.heldQuery(st, shown)+" -- SETTINGS apply_deleted_mask = 0")
 		}
 		golden(t, "delete"+l.suffix+".sql", joinStatements(stmts))

@@ -62,18 +62,16 @@ func (w *Warehouse) Delete(ctx context.Context, req sinks.DeleteRequest) (sinks.
 			count.Before += n
 		}
 		if count.Before > 0 {
-			stmts := w.ddl.eraseStatements(t, w.cfg.PurgeWithin, partitionIDs(held))
-			for i, stmt := range stmts {
-				shownStmt := stmt
-				if i == 1 { // the DELETE
-					shownStmt, stmt = stmt+shown, stmt+where
-				}
-				rec.Statements = append(rec.Statements, shownStmt)
+			e := w.ddl.erasure(t, w.cfg.PurgeWithin, partitionIDs(held))
+			for _, stmt := range []struct{ run, shown string }{
+				{e.settings, e.settings}, {e.deleteFrom + where, e.deleteFrom + shown}, {e.rewrite, e.rewrite},
+			} {
+				rec.Statements = append(rec.Statements, stmt.shown)
 				// Wait until every replica applied the statement, so the
 				// count below sees what analysts will see.
-				sctx := ch.Context(ctx, ch.WithSettings(withSync(subj.settings(stmt))))
-				if err := w.conn.Exec(sctx, stmt); err != nil {
-					return rec, fmt.Errorf("clickhouse: deleting from %s: %s: %w", t.name, firstLine(shownStmt), err)
+				sctx := ch.Context(ctx, ch.WithSettings(withSync(subj.settings(stmt.run))))
+				if err := w.conn.Exec(sctx, stmt.run); err != nil {
+					return rec, fmt.Errorf("clickhouse: deleting from %s: %s: %w", t.name, firstLine(stmt.shown), err)
 				}
 			}
 			after, err := w.held(ctx, t, where)
@@ -140,10 +138,16 @@ func partitionIDs(held map[string]uint64) []string {
 	return slices.Sorted(maps.Keys(held))
 }
 
-// eraseStatements are the statements Delete runs on t, in order: the purge
-// settings, the DELETE up to its WHERE (the predicate follows), and the
-// rewrite of the partitions (all of them when partitions is nil).
-func (d ddl) eraseStatements(t subjectTable, within time.Duration, partitions []string) []string {
+// erasure is what Delete runs on a table, in order.
+type erasure struct {
+	settings   string // the purge settings
+	deleteFrom string // the DELETE up to its WHERE; the predicate follows
+	rewrite    string // the rewrite of the partitions that held the rows
+}
+
+// erasure renders Delete's statements for t; partitions nil rewrites the
+// whole table.
+func (d ddl) erasure(t subjectTable, within time.Duration, partitions []string) erasure {
 	table := d.qualified(t.name) + d.onCluster()
 	rewrite := "ALTER TABLE " + table + " APPLY DELETED MASK"
 	if len(partitions) > 0 {
@@ -153,10 +157,10 @@ func (d ddl) eraseStatements(t subjectTable, within time.Duration, partitions []
 		}
 		rewrite = "ALTER TABLE " + table + " " + strings.Join(cmds, ", ")
 	}
-	return []string{
-		"ALTER TABLE " + table + " MODIFY SETTING " + purgeSettings(within, d.cluster != ""),
-		"DELETE FROM " + table + " WHERE ",
-		rewrite,
+	return erasure{
+		settings:   "ALTER TABLE " + table + " MODIFY SETTING " + purgeSettings(within, d.cluster != ""),
+		deleteFrom: "DELETE FROM " + table + " WHERE ",
+		rewrite:    rewrite,
 	}
 }
 

@@ -56,21 +56,23 @@
 // Why a rewrite at once, and this one. A lightweight DELETE alone leaves
 // the rows in the parts behind a mask: anyone with SELECT reads them back
 // with apply_deleted_mask = 0, and their bytes stay until a merge, which a
-// quiet table may never do. Measured on the local engine (2 cores), a
-// tracks table of 10 million rows (670 MiB, three monthly partitions of one
-// part each), 5,000 users / 1 user (BenchmarkErase10MRows):
+// quiet table may never do. Measured on the local engine (2 cores, a shared
+// machine), a tracks table of 10 million rows (670 MiB, three monthly
+// partitions of one part each), 5,000 users / 1 user, range of three runs
+// (BenchmarkErase10MRows):
 //
-//	lightweight DELETE alone (rows still readable)   1.2 s / 0.9 s
-//	DELETE + APPLY DELETED MASK IN PARTITION        26.7 s / 15.9 s
-//	ALTER TABLE … DELETE (a mutation)               28.7 s / 17.9 s
-//	DELETE + OPTIMIZE TABLE … FINAL                 28.3 s / 13.6 s
-//	Warehouse.Delete (counts, sets, the above)      28.2 s / 12.8 s
+//	lightweight DELETE alone (rows still readable)   0.9–2.9 s / 0.9–1.0 s
+//	DELETE + APPLY DELETED MASK IN PARTITION        12.5–37 s / 12.4–16 s
+//	ALTER TABLE … DELETE (a mutation)               10.4–29 s / 13.2–18 s
+//	DELETE + OPTIMIZE TABLE … FINAL                 19.0–34 s / 13.6–14 s
+//	Warehouse.Delete (counts, sets, the above)      12.3–28 s / 12.8–24 s
 //
 // Every way that makes the rows unreadable rewrites every part holding
 // them, and with tables sorted by time first one user's rows are in every
 // part of the months they were active: the cost is the size of those
-// partitions, whether one user goes or 5,000. The three rewrites cost about
-// the same; DELETE + APPLY DELETED MASK is chosen because the rows are gone
+// partitions, whether one user goes or 5,000. The three rewrites cost the
+// same within this machine's noise; DELETE + APPLY DELETED MASK is chosen
+// because the rows are gone
 // from ordinary queries after the first second rather than at the end of
 // the rewrite, and a failed rewrite leaves them masked; because it rewrites
 // only the partitions that held them (OPTIMIZE FINAL merges every

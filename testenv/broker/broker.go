@@ -103,8 +103,8 @@ type Broker struct {
 
 	cleanMu   sync.Mutex // one Clean at a time; guards cleaner
 	cleaner   *cleaner
-	stopClean chan struct{}
-	cleanDone chan struct{} // closed when cleanLoop has returned
+	stopClean context.CancelFunc // ends cleanLoop and the Clean it runs
+	cleanDone chan struct{}      // closed when cleanLoop has returned
 	closeOnce sync.Once
 }
 
@@ -167,13 +167,15 @@ func Start(cfg Config) (*Broker, error) {
 		c.Close()
 		return nil, fmt.Errorf("broker: expected one listener, got %v", addrs)
 	}
-	b := &Broker{cluster: c, addr: addrs[0], cfg: cfg, log: logger, stopClean: make(chan struct{}), cleanDone: make(chan struct{})}
+	b := &Broker{cluster: c, addr: addrs[0], cfg: cfg, log: logger, cleanDone: make(chan struct{})}
 	every := cfg.CleanEvery
 	if every == 0 {
 		every = DefaultCleanEvery
 	}
+	ctx, stop := context.WithCancel(context.Background()) // the broker's lifetime, ended by Close
+	b.stopClean = stop
 	if every > 0 {
-		go b.cleanLoop(every, b.stopClean)
+		go b.cleanLoop(ctx, every)
 	} else {
 		close(b.cleanDone)
 	}
@@ -196,7 +198,7 @@ func (b *Broker) Compact() { b.cluster.Compact() }
 // Closing again does nothing.
 func (b *Broker) Close() {
 	b.closeOnce.Do(func() {
-		close(b.stopClean)
+		b.stopClean()
 		<-b.cleanDone
 		b.cleanMu.Lock()
 		b.cleaner.close()

@@ -76,19 +76,19 @@ func (b *Broker) Clean(ctx context.Context) error {
 	return nil
 }
 
-// cleanLoop cleans every interval until stop is closed.
-func (b *Broker) cleanLoop(every time.Duration, stop <-chan struct{}) {
+// cleanLoop cleans every interval until ctx ends.
+func (b *Broker) cleanLoop(ctx context.Context, every time.Duration) {
 	defer close(b.cleanDone)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), every)
-		if err := b.Clean(ctx); err != nil {
+		cctx, cancel := context.WithTimeout(ctx, every)
+		if err := b.Clean(cctx); err != nil && ctx.Err() == nil {
 			b.log.Warn("broker: cleaning the logs", "err", err)
 		}
 		cancel()

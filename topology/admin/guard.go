@@ -89,61 +89,63 @@ func writeRefusal(w http.ResponseWriter, status int, body refusal) {
 
 func (g *Guard) serve(w http.ResponseWriter, r *http.Request, pattern string, scope Scope, h http.Handler) {
 	actor, status, msg := g.authenticate(r)
-	rec := &Record{
-		ID: newActionID(), Phase: PhaseBegin, At: time.Now().UTC(), Remote: r.RemoteAddr,
-		Action: string(scope), Method: r.Method, Route: pattern,
-	}
 	switch {
 	case status == http.StatusServiceUnavailable:
 		writeRefusal(w, status, refusal{Error: msg, Code: "unavailable"})
 		return
-	case status != 0 && actor == nil:
+	case actor == nil:
 		// No actor: nobody to hold to account, and recording every
 		// stranger's guess would let anyone fill the trail.
 		g.log.Info("admin: request refused", "remote", r.RemoteAddr, "route", pattern, "reason", msg)
 		writeRefusal(w, status, refusal{Error: msg, Code: "unauthorized"})
 		return
 	}
-	rec.Actor = *actor
-	var refused refusal
+	rec := &Record{
+		ID: newActionID(), Phase: PhaseBegin, At: time.Now().UTC(), Actor: *actor, Remote: r.RemoteAddr,
+		Action: string(scope), Method: r.Method, Route: pattern,
+	}
 	switch {
-	case status != 0:
-		refused = refusal{Error: msg, Code: "unauthorized"}
+	case status != 0: // a revoked token
 		rec.Action = ActionUnauthorizedToken
+		g.refuse(w, r, rec, scope, status, refusal{Error: msg, Code: "unauthorized"})
 	case !actor.Role.Allows(scope):
-		status = http.StatusForbidden
 		roles := RolesFor(scope)
 		msg = "this route needs the " + joinOr(roles) + " role; the token of " + actor.Holder + " has the " + string(actor.Role) + " role"
 		if len(roles) == 0 {
 			msg = "this route is open to the bootstrap token only"
 		}
-		refused = refusal{Error: msg, Code: "forbidden", Scope: scope, Roles: roles}
+		w.Header().Set(HeaderActor, actor.Holder)
+		w.Header().Set(HeaderAuditID, rec.ID)
+		g.refuse(w, r, rec, scope, http.StatusForbidden, refusal{Error: msg, Code: "forbidden", Scope: scope, Roles: roles})
+	default:
+		w.Header().Set(HeaderActor, actor.Holder)
+		w.Header().Set(HeaderAuditID, rec.ID)
+		g.carryOut(w, r, rec, scope, h)
 	}
-	if status != 0 {
-		// A known holder refused (403, or 401 for a revoked token) is worth
-		// a record. The request does nothing, so a failed write changes nothing.
-		rec.Phase, rec.Status, rec.Detail = PhaseOnce, status, msg
-		_, _ = describe(r, scope, rec, false)
-		if err := g.cfg.Audit.Write(context.WithoutCancel(r.Context()), rec); err != nil {
-			g.log.Error("admin: could not record a refused request", "err", err)
-		}
-		if status == http.StatusForbidden {
-			w.Header().Set(HeaderActor, actor.Holder)
-			w.Header().Set(HeaderAuditID, rec.ID)
-		}
-		writeRefusal(w, status, refused)
-		return
-	}
-	w.Header().Set(HeaderActor, actor.Holder)
-	w.Header().Set(HeaderAuditID, rec.ID)
+}
 
+// refuse records a known holder's refused request (403, or 401 for a
+// revoked token) and answers it. The request does nothing, so a record that
+// cannot be written changes nothing: it is logged.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, rec *Record, scope Scope, status int, body refusal) {
+	rec.Phase, rec.Status, rec.Detail = PhaseOnce, status, body.Error
+	_, _ = describe(r, scope, rec, false)
+	if err := g.cfg.Audit.Write(context.WithoutCancel(r.Context()), rec); err != nil {
+		g.log.Error("admin: could not record a refused request", "holder", rec.Holder, "route", rec.Route, "err", err)
+	}
+	writeRefusal(w, status, body)
+}
+
+// carryOut records the request's begin, runs h unless that record could
+// not be written (503: fail closed), and records the outcome.
+func (g *Guard) carryOut(w http.ResponseWriter, r *http.Request, rec *Record, scope Scope, h http.Handler) {
 	body, err := describe(r, scope, rec, true)
 	if err != nil {
 		writeRefusal(w, http.StatusBadRequest, refusal{Error: "reading the body: " + err.Error(), Code: "unreadable_body"})
 		return
 	}
 	if err := g.cfg.Audit.Write(r.Context(), rec); err != nil {
-		g.log.Error("admin: refusing a request the audit trail could not record", "route", pattern, "holder", actor.Holder, "err", err)
+		g.log.Error("admin: refusing a request the audit trail could not record", "route", rec.Route, "holder", rec.Holder, "err", err)
 		writeRefusal(w, http.StatusServiceUnavailable, refusal{
 			Error: "the audit trail could not record this request, so it was not carried out; retry", Code: "audit_unavailable"})
 		return
@@ -157,7 +159,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, pattern string, sc
 		rw.outcome(done)
 		if err := g.cfg.Audit.Write(context.WithoutCancel(r.Context()), done); err != nil {
 			g.log.Error("admin: could not record the outcome of a request (its begin record stands)",
-				"audit", rec.ID, "route", pattern, "status", status, "err", err)
+				"audit", rec.ID, "route", rec.Route, "status", status, "err", err)
 		}
 	}
 	defer func() {
@@ -166,7 +168,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, pattern string, sc
 			panic(p) // the api server answers 500 and counts it
 		}
 	}()
-	h.ServeHTTP(rw, r.WithContext(WithActor(r.Context(), *actor)))
+	h.ServeHTTP(rw, r.WithContext(WithActor(r.Context(), rec.Actor)))
 	end(rw.code(), "")
 }
 

@@ -214,3 +214,25 @@ func TestGuardFailsClosed(t *testing.T) {
 		}
 	}
 }
+
+// A handler that panics is recorded as a 500 and the panic goes on to the
+// api server, which answers and counts it.
+func TestGuardRecordsAPanic(t *testing.T) {
+	e := newTestEnv(t)
+	g := NewGuard(GuardConfig{Bootstrap: testBootstrap, Tokens: e.tokens, Audit: e.audit})
+	h := g.Wrap("GET /v1/regulations", string(ScopeRegulationsRead), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("a bug")
+	}))
+	func() {
+		defer func() {
+			if p := recover(); p != "a bug" {
+				t.Errorf("recovered %v, want the handler's panic", p)
+			}
+		}()
+		serve(h, testBootstrap)
+	}()
+	entries := e.readAudit(Filter{Holder: "bootstrap"})
+	if len(entries) != 1 || entries[0].Status != http.StatusInternalServerError || entries[0].Unfinished {
+		t.Fatalf("entries %s", lines(entries))
+	}
+}

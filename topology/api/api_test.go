@@ -292,8 +292,8 @@ func TestBatchLossless(t *testing.T) {
 	}
 	// Request-level faults stay 4xx: the batch's own syntax, its size, its count.
 	for body, code := range map[string]string{
-		`{"batch":[{"type":"page","anonymousId":"a"},{"type":]}`: "invalid_json",
-		`{"batch":[{"type":"page","anonymousId":"a"}],"context":[]}`: "invalid_field_type",
+		`{"batch":[{"type":"page","anonymousId":"a"},{"type":]}`:                                                "invalid_json",
+		`{"batch":[{"type":"page","anonymousId":"a"}],"context":[]}`:                                            "invalid_field_type",
 		`{"batch":[` + strings.Repeat(`{"type":"page","userId":"u"},`, 2500) + `{"type":"page","userId":"u"}]}`: "too_many_events",
 	} {
 		if r := e.post("/v1/batch", webKey, []byte(body)); r.status < 400 || r.body["code"] != code {

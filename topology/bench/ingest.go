@@ -73,6 +73,12 @@ type IngestResult struct {
 	EncryptedEventsPerSec float64 `json:"encrypted_events_per_sec,omitempty"`
 	EncryptedP99Ms        float64 `json:"encrypted_p99_ms,omitempty"`
 	EncryptionRatio       float64 `json:"encryption_ratio,omitempty"`
+	// CPUSeconds is the process's CPU time during the HTTP run (server,
+	// clients and embedded broker); EncryptionCPURatio the sealed run's
+	// over it: the cost, whatever else the machine runs.
+	CPUSeconds          float64 `json:"cpu_seconds"`
+	EncryptedCPUSeconds float64 `json:"encrypted_cpu_seconds,omitempty"`
+	EncryptionCPURatio  float64 `json:"encryption_cpu_ratio,omitempty"`
 }
 
 const (
@@ -143,8 +149,10 @@ func Ingest(ctx context.Context, cfg IngestConfig) (IngestResult, error) {
 		}
 		res.EncryptedEventsPerSec, res.EncryptedP99Ms = enc.EventsPerSec, enc.P99Ms
 		res.EncryptionRatio = enc.EventsPerSec / res.EventsPerSec
-		fmt.Fprintf(out, "sealed:   %d requests in %.2fs: %.0f events/s, latency p50 %.1f ms, p99 %.1f ms; %.3f of the plaintext run\n",
-			enc.Requests, enc.Seconds, enc.EventsPerSec, enc.P50Ms, enc.P99Ms, res.EncryptionRatio)
+		res.EncryptedCPUSeconds = enc.CPUSeconds
+		res.EncryptionCPURatio = enc.CPUSeconds / res.CPUSeconds
+		fmt.Fprintf(out, "sealed:   %d requests in %.2fs: %.0f events/s, latency p50 %.1f ms, p99 %.1f ms; %.3f of the plaintext run, %.3f of its CPU time\n",
+			enc.Requests, enc.Seconds, enc.EventsPerSec, enc.P50Ms, enc.P99Ms, res.EncryptionRatio, res.EncryptionCPURatio)
 	}
 	return res, nil
 }
@@ -260,6 +268,7 @@ func runHTTP(ctx context.Context, addr string, ws config.Config, bodies [][]byte
 	var bodyBytes atomic.Int64
 	errs := make(chan error, cfg.Clients)
 	var wg sync.WaitGroup
+	cpu := cpuTime()
 	began := time.Now()
 	for _, client := range clients {
 		wg.Add(1)
@@ -286,6 +295,7 @@ func runHTTP(ctx context.Context, addr string, ws config.Config, bodies [][]byte
 	}
 	wg.Wait()
 	elapsed := time.Since(began)
+	res.CPUSeconds = (cpuTime() - cpu).Seconds()
 	select {
 	case err := <-errs:
 		return err

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/rand"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -75,4 +76,15 @@ func compression(off bool) []kgo.Opt {
 		return nil
 	}
 	return []kgo.Opt{kgo.ProducerBatchCompression(kgo.NoCompression())}
+}
+
+// cpuTime is the CPU time (user and system) the process has used so far:
+// unlike wall time, what a run costs does not depend on other processes
+// sharing the machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

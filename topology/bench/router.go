@@ -54,6 +54,12 @@ type RouterResult struct {
 	EncryptedSeconds      float64 `json:"encrypted_seconds,omitempty"`
 	EncryptedEventsPerSec float64 `json:"encrypted_events_per_sec,omitempty"`
 	EncryptionRatio       float64 `json:"encryption_ratio,omitempty"`
+	// CPUSeconds is the process's CPU time while the router ran (router
+	// and embedded broker); EncryptionCPURatio the sealed run's over it:
+	// the cost, whatever else the machine runs.
+	CPUSeconds          float64 `json:"cpu_seconds"`
+	EncryptedCPUSeconds float64 `json:"encrypted_cpu_seconds,omitempty"`
+	EncryptionCPURatio  float64 `json:"encryption_cpu_ratio,omitempty"`
 
 	outcomes map[string]float64 // the router's drop and route counts
 }
@@ -106,7 +112,10 @@ func Router(ctx context.Context, cfg RouterConfig) (RouterResult, error) {
 		}
 		res.EncryptedSeconds, res.EncryptedEventsPerSec = enc.Seconds, enc.EventsPerSec
 		res.EncryptionRatio = enc.EventsPerSec / res.EventsPerSec
-		fmt.Fprintf(out, "sealed:      %.2fs, %.0f events/s; %.3f of the plaintext router\n", enc.Seconds, enc.EventsPerSec, res.EncryptionRatio)
+		res.EncryptedCPUSeconds = enc.CPUSeconds
+		res.EncryptionCPURatio = enc.CPUSeconds / res.CPUSeconds
+		fmt.Fprintf(out, "sealed:      %.2fs, %.0f events/s; %.3f of the plaintext router, %.3f of its CPU time\n",
+			enc.Seconds, enc.EventsPerSec, res.EncryptionRatio, res.EncryptionCPURatio)
 	}
 	return res, nil
 }
@@ -148,10 +157,12 @@ func runRouter(ctx context.Context, addr string, cfg RouterConfig, ws config.Con
 	}
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	cpu := cpuTime()
 	start := time.Now()
 	go func() { done <- r.Run(rctx) }()
 	err = waitCommitted(ctx, kadm.NewClient(cl), "sluice-router", raw, done)
 	res.Seconds = time.Since(start).Seconds()
+	res.CPUSeconds = (cpuTime() - cpu).Seconds()
 	stop()
 	if rerr := <-done; err == nil {
 		err = rerr

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -39,6 +40,9 @@ type Config struct {
 	AdminToken string
 	// APIAddr is the tracking and admin API's address; default "127.0.0.1:8088".
 	APIAddr string
+	// PublicURL and TrustedProxies are the api role's; see topology.Config.
+	PublicURL      string
+	TrustedProxies []netip.Prefix
 	// MetricsAddr, when set, serves /metrics, /healthz and /readyz of every role.
 	MetricsAddr string
 	// KafkaAddr is the embedded broker's address; default "127.0.0.1:9092".
@@ -163,7 +167,8 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 	for _, s := range ws.Sources {
 		info.WriteKeys[s.Name] = s.WriteKey
 	}
-	run := topology.Config{Cluster: conn, Workspace: ws, Roles: cfg.Roles, AdminToken: adminToken, Logger: log}
+	run := topology.Config{Cluster: conn, Workspace: ws, Roles: cfg.Roles, AdminToken: adminToken, Logger: log,
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}
 	if run.Keyring, err = dir.devKeyring(ws); err != nil {
 		return err
 	}

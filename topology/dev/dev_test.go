@@ -17,12 +17,15 @@ import (
 )
 
 // startDev runs a dev stack on random loopback ports in dir and returns where it is.
-func startDev(t *testing.T, dir string) (dev.Info, func()) {
+func startDev(t *testing.T, dir string, opts ...func(*dev.Config)) (dev.Info, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan dev.Info, 1)
 	done := make(chan error, 1)
 	cfg := dev.Config{DataDir: dir, APIAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", ClickHouseAddr: "127.0.0.1:0"}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	go func() { done <- dev.Run(ctx, cfg, func(i dev.Info) { ready <- i }) }()
 	select {
 	case info := <-ready:
@@ -121,4 +124,15 @@ func readRaw(t *testing.T, info dev.Info) string {
 		})
 	}
 	return sb.String()
+}
+
+// With a public URL, analytics.js is told to send there, whatever host it
+// asked for its settings through.
+func TestDevPublicURL(t *testing.T) {
+	info, stop := startDev(t, t.TempDir(), func(c *dev.Config) { c.PublicURL = "https://events.example.com" })
+	defer stop()
+	got := get(t, info.API+"/v1/projects/"+info.WriteKeys["default"]+"/settings")
+	if !strings.Contains(got, `"apiHost":"events.example.com/v1"`) || !strings.Contains(got, `"protocol":"https"`) {
+		t.Fatalf("settings = %s, want apiHost events.example.com/v1 over https", got)
+	}
 }

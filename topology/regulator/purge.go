@@ -123,11 +123,17 @@ func (r *runner) purgePass(ctx context.Context) (open bool, err error) {
 				g.Purge.Kafka, changed = k, true
 			}
 		}
-		if c := g.Purge.ClickHouse; waitsForClickHouse(g) && horizon.After(c.UnreachableAt) {
+		if c := g.Purge.ClickHouse; waitsForClickHouse(g) {
 			now := time.Now().UTC()
-			c.Status, c.PurgedAt, c.Detail = Finished, &now, ""
-			changed = true
-			r.log.Info("regulation purged from ClickHouse's disks", "id", g.ID, "after", now.Sub(c.UnreachableAt))
+			switch {
+			case horizon.After(c.UnreachableAt):
+				c.Status, c.PurgedAt, c.Detail = Finished, &now, ""
+				changed = true
+				r.log.Info("regulation purged from ClickHouse's disks", "id", g.ID, "after", now.Sub(c.UnreachableAt))
+			case c.DueBy != nil && now.After(*c.DueBy) && c.Detail != detailPastDue:
+				c.Detail, changed = detailPastDue, true
+				r.log.Warn("regulation: replaced ClickHouse parts still on disk past the purge bound", "id", g.ID, "due", *c.DueBy)
+			}
 		}
 		if changed {
 			if err := r.save(ctx, g); err != nil {
@@ -138,6 +144,9 @@ func (r *runner) purgePass(ctx context.Context) (open bool, err error) {
 	}
 	return open, errors.Join(errs...)
 }
+
+// detailPastDue is a ClickHouse purge's detail once it is late.
+const detailPastDue = "past due: a replaced part is still on disk (a long-running query may hold it, or the table's part cleanup is slower than purgeWithin)"
 
 func waitsForClickHouse(g *Regulation) bool {
 	return g.Purge != nil && g.Purge.ClickHouse != nil && g.Purge.ClickHouse.Status == Running

@@ -2,13 +2,11 @@ package regulator
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,22 +18,6 @@ import (
 	"github.com/sluicehq/sluice/topology/config"
 	"github.com/sluicehq/sluice/topology/topics"
 )
-
-// runPurge runs the purge loop of s's running regulator until the test
-// ends. (Until Run starts purgeLoop itself.)
-func runPurge(t *testing.T, s *Service) {
-	t.Helper()
-	var own *owner
-	for own == nil {
-		if own = s.running.Load(); own == nil {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { (&runner{Service: s, own: own}).purgeLoop(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-}
 
 // engineFiles reports which markers occur in any file of the local engine,
 // read as bytes and, for ClickHouse's compressed blocks, decompressed.
@@ -116,7 +98,6 @@ func TestPurgeIsRecordedAfterFinished(t *testing.T) {
 	t.Cleanup(func() { wh.Close() })
 	s := openService(t, br, Config{Warehouse: wh, Destinations: []Destination{{Name: "warehouse", Internal: true}}})
 	runRegulator(t, s)
-	runPurge(t, s)
 
 	id, _, err := s.Create(t.Context(), Body{RegulationType: SuppressWithDelete, SubjectType: UserID, SubjectIDs: []string{"u-gone"}}, "")
 	if err != nil {

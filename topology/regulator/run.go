@@ -53,6 +53,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if !r.retry(ctx, "catch up with the regulations topic", s.store.catchUp) {
 		return nil
 	}
+	wg.Go(func() { r.purgeLoop(ctx) })
 	if keys != nil {
 		wg.Add(1)
 		go func() {

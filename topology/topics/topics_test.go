@@ -42,8 +42,9 @@ func TestForConfig(t *testing.T) {
 		{"acme.events.raw", stream}, {"acme.violations", stream}, {"acme.deadletter", stream},
 		{"acme.dest.warehouse", stream}, {"acme.dest.crm", stream},
 		{"acme.tracking-plans", table}, {"acme.suppressions", table}, {"acme.consent", table},
-		{"acme.profiles", table}, {"acme.identities", table}, {"acme.regulations", table}, {"acme.keys", table},
-		{"acme.admin-tokens", table},
+		{"acme.profiles", table}, {"acme.identities", table}, {"acme.keys", table}, {"acme.admin-tokens", table},
+		// A regulation of 5,000 subjects with its receipts outgrows 1 MiB.
+		{"acme.regulations", with(table, "max.message.bytes", "8388608")},
 		// The audit trail outlives the streams' retention: 400 days.
 		{"acme.audit", map[string]string{"cleanup.policy": "delete", "retention.ms": "34560000000",
 			"max.message.bytes": "8388608", "min.insync.replicas": "2"}},
@@ -65,6 +66,13 @@ func TestForConfig(t *testing.T) {
 	if topics.ForConfig(cfg)[0].Configs["retention.ms"] == "1" || specs[len(specs)-1].Configs["retention.ms"] == "1" {
 		t.Error("specs share a config map")
 	}
+}
+
+// with returns a copy of m with k set to v.
+func with(m map[string]string, k, v string) map[string]string {
+	c := maps.Clone(m)
+	c[k] = v
+	return c
 }
 
 func TestAllIsForConfigOfTheDefaults(t *testing.T) {
