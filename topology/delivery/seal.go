@@ -1,8 +1,6 @@
 package delivery
 
 import (
-	"errors"
-
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicehq/sluice/processors/shred"
@@ -17,7 +15,7 @@ func (e *Engine) open(r *kgo.Record) (plain []byte, id shred.KeyID, reason strin
 	}
 	plain, id, err := e.keys.Open(make([]byte, 0, len(r.Value)), r.Value)
 	if err != nil {
-		return nil, id, keyReason(err)
+		return nil, id, shred.Reason(err)
 	}
 	return plain, id, ""
 }
@@ -35,18 +33,3 @@ func (e *Engine) seal(id shred.KeyID, v []byte) (_ []byte, ok bool) {
 // shredded reports whether a record opened under key id may no longer be
 // delivered: its key was shredded since.
 func (e *Engine) shredded(id shred.KeyID) bool { return e.keys != nil && !e.keys.Alive(id) }
-
-// keyReason is the outcome of a record whose value does not open.
-func keyReason(err error) string {
-	switch {
-	case errors.Is(err, shred.ErrShredded):
-		return "key_shredded"
-	case errors.Is(err, shred.ErrUnwrappable):
-		return "key_unwrappable"
-	case errors.Is(err, shred.ErrNotSealed):
-		return "not_sealed"
-	case errors.Is(err, shred.ErrNotReady):
-		return "not_ready"
-	}
-	return "unreadable_envelope"
-}

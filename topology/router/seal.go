@@ -1,7 +1,6 @@
 package router
 
 import (
-	"errors"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -22,7 +21,7 @@ func (p *pipeline) open(s *scratch, rec *kgo.Record) (plain []byte, ok bool) {
 	}
 	plain, id, err := p.keys.Open(make([]byte, 0, len(rec.Value)), rec.Value)
 	if err != nil {
-		p.metrics.dropped(keyReason(err))
+		p.metrics.dropped(shred.Reason(err))
 		return nil, false
 	}
 	s.sealed, s.kid, s.plain = true, id, plain
@@ -46,26 +45,11 @@ func (p *pipeline) seal(s *scratch, rec *kgo.Record, v []byte) (_ []byte, ok boo
 	}
 	out, err := p.keys.Seal(make([]byte, 0, len(v)+shred.Overhead), s.kid, v)
 	if err != nil {
-		p.metrics.dropped(keyReason(err))
+		p.metrics.dropped(shred.Reason(err))
 		return nil, false
 	}
 	s.lastPlain, s.lastSealed = v, out
 	return out, true
-}
-
-// keyReason is the drop reason of a key error.
-func keyReason(err error) string {
-	switch {
-	case errors.Is(err, shred.ErrShredded):
-		return "key_shredded"
-	case errors.Is(err, shred.ErrUnwrappable):
-		return "key_unwrappable"
-	case errors.Is(err, shred.ErrNotSealed):
-		return "not_sealed"
-	case errors.Is(err, shred.ErrNotReady):
-		return "not_ready"
-	}
-	return "unreadable_envelope"
 }
 
 // sameSlice reports whether a and b are the same bytes in memory.
