@@ -46,6 +46,9 @@ func FromConfig(k config.Kafka) (Conn, error) {
 	if k.ClientID != "" {
 		c.Opts = append(c.Opts, kgo.ClientID(k.ClientID))
 	}
+	if t := k.SessionTimeout.Duration; t > 0 {
+		c.Opts = append(c.Opts, kgo.SessionTimeout(t), kgo.HeartbeatInterval(t/5))
+	}
 	if k.TLS.On() {
 		tc, err := tlsConfig(k.TLS)
 		if err != nil {

@@ -170,6 +170,30 @@ func TestFromConfigNoBrokers(t *testing.T) {
 	}
 }
 
+// Group members of a cluster connection heartbeat within the configured
+// session timeout, which bounds how long a dead member's partitions pause.
+func TestFromConfigSessionTimeout(t *testing.T) {
+	ws, err := config.Parse([]byte("kafka: {brokers: [k:9092], sessionTimeout: 6s}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := cluster.FromConfig(ws.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := conn.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if got := cl.OptValue(kgo.SessionTimeout); got != 6*time.Second {
+		t.Errorf("session timeout %v, want 6s", got)
+	}
+	if got := cl.OptValue(kgo.HeartbeatInterval); got != 1200*time.Millisecond {
+		t.Errorf("heartbeat interval %v, want 1.2s", got)
+	}
+}
+
 func TestFromConfigMSKIAMCredentials(t *testing.T) {
 	k := config.Kafka{Brokers: []string{"b-1.msk:9098"}, TLS: config.TLS{Enabled: true},
 		SASL: config.SASL{Mechanism: config.SASLAWSMSKIAM}}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"time"
 )
 
 // Kafka is the connection to the Kafka-protocol cluster of `sluice run`
@@ -19,7 +20,17 @@ type Kafka struct {
 	TLS TLS `yaml:"tls"`
 	// SASL authenticates connections; default none.
 	SASL SASL `yaml:"sasl"`
+	// SessionTimeout is how long a consumer-group member may go silent
+	// before the broker gives its partitions to the others: the pause of
+	// those partitions after a process dies without leaving (kill -9, a lost
+	// machine). Members heartbeat five times per timeout. It must lie within
+	// the brokers' group.min/max.session.timeout.ms (Kafka: 6s to 30m).
+	// Default 10s.
+	SessionTimeout Duration `yaml:"sessionTimeout"`
 }
+
+// DefaultSessionTimeout is kafka.sessionTimeout's default.
+const DefaultSessionTimeout = 10 * time.Second
 
 // TLS is how clients encrypt their connections and check the brokers.
 type TLS struct {
@@ -67,6 +78,9 @@ func (k Kafka) withDefaults() Kafka {
 		k.ClientID = "sluice"
 	}
 	k.TLS.Enabled = k.TLS.On()
+	if k.SessionTimeout.Duration == 0 && k.SessionTimeout.bad == "" {
+		k.SessionTimeout.Duration = DefaultSessionTimeout
+	}
 	return k
 }
 
@@ -84,6 +98,9 @@ func (k Kafka) validate() error {
 		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("brokers[%d] %q: want host:port", i, b)
 		}
+	}
+	if err := k.SessionTimeout.validate(); err != nil {
+		return fmt.Errorf("sessionTimeout %w", err)
 	}
 	if k.TLS.Cert != "" && k.TLS.Key == "" {
 		return fmt.Errorf("tls.key: required with tls.cert")

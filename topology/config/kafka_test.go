@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/topology/config"
 )
@@ -23,6 +24,8 @@ kafka:
 		ClientID: "sluice",
 		TLS:      config.TLS{Enabled: true, CA: "/etc/sluice/kafka-ca.pem"},
 		SASL:     config.SASL{Mechanism: "SCRAM-SHA-512", User: "sluice", PasswordEnv: "SLUICE_KAFKA_PASSWORD"},
+
+		SessionTimeout: config.D(config.DefaultSessionTimeout),
 	}
 	if !reflect.DeepEqual(c.Kafka, want) {
 		t.Fatalf("kafka:\n got %+v\nwant %+v", c.Kafka, want)
@@ -50,11 +53,16 @@ func TestKafkaDefaults(t *testing.T) {
 		{"msk iam", "kafka: {brokers: [b-1.msk:9098], tls: {enabled: true}, sasl: {mechanism: AWS_MSK_IAM}}",
 			config.Kafka{Brokers: []string{"b-1.msk:9098"}, ClientID: "sluice", TLS: config.TLS{Enabled: true},
 				SASL: config.SASL{Mechanism: "AWS_MSK_IAM"}}},
+		{"session timeout kept", "kafka: {sessionTimeout: 30s}",
+			config.Kafka{ClientID: "sluice", SessionTimeout: config.D(30 * time.Second)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := config.Parse([]byte(tc.yaml))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tc.want.SessionTimeout.Duration == 0 {
+				tc.want.SessionTimeout = config.D(config.DefaultSessionTimeout)
 			}
 			if !reflect.DeepEqual(c.Kafka, tc.want) {
 				t.Fatalf("kafka:\n got %+v\nwant %+v", c.Kafka, tc.want)
@@ -93,6 +101,8 @@ func TestKafkaInvalid(t *testing.T) {
 			`config: kafka.sasl: user and passwordEnv are not used by AWS_MSK_IAM, which reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`},
 		{"msk iam without tls", `kafka: {sasl: {mechanism: AWS_MSK_IAM}}`,
 			`config: kafka.tls.enabled: AWS_MSK_IAM needs TLS`},
+		{"session timeout not a duration", `kafka: {sessionTimeout: soon}`,
+			`config: kafka.sessionTimeout "soon": want a duration like 168h, 90m or 7d`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := config.Parse([]byte(tc.yaml))
