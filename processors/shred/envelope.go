@@ -1,7 +1,6 @@
 package shred
 
 import (
-	"bytes"
 	"crypto/cipher"
 	"crypto/rand"
 	"errors"
@@ -20,29 +19,48 @@ func NewDEK() DEK {
 
 // The envelope of a sealed record value:
 //
-//	magic   4 bytes  0x00 'S' 'H' 0x01 (the last byte is the version)
+//	magic   4 bytes  0x00 'S' 'H' version
 //	key id 16 bytes  the data key's KeyID
 //	nonce  12 bytes  random
-//	sealed  n+16     AES-256-GCM of the value, tag last
+//	sealed  n+16     AES-256-GCM of the payload, tag last
 //
-// The additional data is the first 20 bytes (magic and key id). No JSON or
-// text value starts with a zero byte, so a plain value is never taken for
-// an envelope.
+// The additional data is the first 20 bytes (magic and key id). Version 2
+// (written) seals a payload: a codec byte and the value, compressed when
+// that pays (compress.go). Version 1 (read only, written before) sealed the
+// value itself. No JSON or text value starts with a zero byte, so a plain
+// value is never taken for an envelope.
 const (
 	headerSize = 4 + len(KeyID{})
 	nonceSize  = 12
 	tagSize    = 16
-	// Overhead is how many bytes sealing adds to a value.
-	Overhead = headerSize + nonceSize + tagSize
+	// Overhead is the most bytes sealing adds to a value (a value that
+	// compresses comes out smaller than it went in).
+	Overhead = headerSize + nonceSize + 1 + tagSize
 )
 
-var magic = [4]byte{0x00, 'S', 'H', 0x01}
+var (
+	magicV1 = [4]byte{0x00, 'S', 'H', 0x01}
+	magicV2 = [4]byte{0x00, 'S', 'H', 0x02}
+)
 
 // ErrNotSealed reports a value that is not an envelope (or of an unknown version).
 var ErrNotSealed = errors.New("shred: the value is not a sealed envelope")
 
-// IsSealed reports whether v starts like an envelope.
-func IsSealed(v []byte) bool { return len(v) >= Overhead && bytes.Equal(v[:len(magic)], magic[:]) }
+// version returns v's envelope version, 0 when v is not an envelope.
+func version(v []byte) byte {
+	switch {
+	case len(v) < headerSize+nonceSize+tagSize || v[0] != 0 || v[1] != 'S' || v[2] != 'H':
+		return 0
+	case v[3] == magicV1[3]:
+		return 1
+	case v[3] == magicV2[3] && len(v) >= Overhead:
+		return 2
+	}
+	return 0
+}
+
+// IsSealed reports whether v starts like an envelope of a known version.
+func IsSealed(v []byte) bool { return version(v) != 0 }
 
 // EnvelopeKeyID returns the key id an envelope was sealed with.
 func EnvelopeKeyID(v []byte) (KeyID, error) {
@@ -50,33 +68,54 @@ func EnvelopeKeyID(v []byte) (KeyID, error) {
 	if !IsSealed(v) {
 		return id, ErrNotSealed
 	}
-	copy(id[:], v[len(magic):headerSize])
+	copy(id[:], v[len(magicV2):headerSize])
 	return id, nil
 }
 
 // seal appends the envelope of plaintext, sealed by aead under key id, to dst.
 func seal(dst []byte, aead cipher.AEAD, id KeyID, plaintext []byte) []byte {
+	buf := getScratch()
+	defer putScratch(buf)
+	*buf = appendPayload((*buf)[:0], plaintext)
+	return sealPayload(dst, aead, id, *buf)
+}
+
+// sealPayload appends a version 2 envelope of payload (a codec byte and
+// what it holds) to dst.
+func sealPayload(dst []byte, aead cipher.AEAD, id KeyID, payload []byte) []byte {
 	start := len(dst)
-	dst = append(dst, magic[:]...)
+	dst = growTo(dst, start+headerSize+nonceSize+len(payload)+tagSize)
+	dst = append(dst, magicV2[:]...)
 	dst = append(dst, id[:]...)
-	dst = append(dst, make([]byte, nonceSize)...)
-	_, _ = rand.Read(dst[start+headerSize : start+headerSize+nonceSize])
-	hdr := dst[start : start+headerSize]
-	nonce := dst[start+headerSize : start+headerSize+nonceSize]
-	return aead.Seal(dst, nonce, plaintext, hdr)
+	dst = dst[:start+headerSize+nonceSize]
+	nonce := dst[start+headerSize:]
+	_, _ = rand.Read(nonce) // crypto/rand.Read never fails
+	return aead.Seal(dst, nonce, payload, dst[start:start+headerSize])
 }
 
 // open appends the plaintext of envelope v to dst; aead must be the data
 // key of v's key id.
 func open(dst []byte, aead cipher.AEAD, v []byte) ([]byte, error) {
-	if !IsSealed(v) {
+	ver := version(v)
+	if ver == 0 {
 		return nil, ErrNotSealed
 	}
-	out, err := aead.Open(dst, v[headerSize:headerSize+nonceSize], v[headerSize+nonceSize:], v[:headerSize])
+	nonce, sealed, hdr := v[headerSize:headerSize+nonceSize], v[headerSize+nonceSize:], v[:headerSize]
+	if ver == 1 {
+		out, err := aead.Open(dst, nonce, sealed, hdr)
+		if err != nil {
+			return nil, fmt.Errorf("shred: the envelope does not open: %w", err)
+		}
+		return out, nil
+	}
+	buf := getScratch()
+	defer putScratch(buf)
+	payload, err := aead.Open((*buf)[:0], nonce, sealed, hdr)
 	if err != nil {
 		return nil, fmt.Errorf("shred: the envelope does not open: %w", err)
 	}
-	return out, nil
+	*buf = payload
+	return appendValue(dst, payload)
 }
 
 // Seal appends the envelope of plaintext under data key dek (id id) to dst.

@@ -22,7 +22,9 @@ func FuzzOpen(f *testing.F) {
 	f.Add(good)
 	f.Add([]byte(`{"type":"track"}`))
 	f.Add([]byte{0x00, 'S', 'H', 0x01})
-	f.Add(append([]byte{0x00, 'S', 'H', 0x02}, good[4:]...))
+	f.Add(sealV1(id, &dek, []byte(`{"type":"track"}`)))
+	f.Add(append([]byte{0x00, 'S', 'H', 0x01}, good[4:]...))
+	f.Add(append([]byte{0x00, 'S', 'H', 0x03}, good[4:]...))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		out, gotID, err := tb.Open(nil, v)
 		if err != nil {
@@ -30,6 +32,49 @@ func FuzzOpen(f *testing.F) {
 		}
 		if gotID != id || string(out) != `{"type":"track"}` {
 			t.Fatalf("%x opened as %q", v, out)
+		}
+	})
+}
+
+// FuzzPayload feeds arbitrary envelope payloads (what a key holder could
+// seal) to the decompressor: it never panics, never returns more than
+// maxInflated bytes, and what it decodes seals and opens to the same bytes.
+func FuzzPayload(f *testing.F) {
+	for _, v := range segmentEvents {
+		f.Add(appendPayload(nil, v))
+	}
+	f.Add([]byte{codecStored, 'x'})
+	f.Add([]byte{codecS2SegmentV1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{9})
+	f.Fuzz(func(t *testing.T, p []byte) {
+		out, err := appendValue(nil, p)
+		if err != nil {
+			return
+		}
+		if len(out) > maxInflated {
+			t.Fatalf("%d bytes out of a %d-byte payload", len(out), len(p))
+		}
+		if again, err := appendValue(nil, appendPayload(nil, out)); err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("%q does not round-trip: %q, %v", out, again, err)
+		}
+	})
+}
+
+// FuzzSealOpen: every value seals and opens to itself, compressed or not.
+func FuzzSealOpen(f *testing.F) {
+	for _, v := range segmentEvents {
+		f.Add(v)
+	}
+	f.Add([]byte{})
+	id, dek := KeyID{1}, DEK{2}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		env := Seal(nil, id, &dek, v)
+		if len(env) > len(v)+Overhead {
+			t.Fatalf("%d bytes sealed into %d", len(v), len(env))
+		}
+		out, err := Open(nil, &dek, env)
+		if err != nil || !bytes.Equal(out, v) {
+			t.Fatalf("Open = %q, %v; want %q", out, err, v)
 		}
 	})
 }

@@ -117,7 +117,6 @@ func (t *Table) Apply(key, value []byte) error {
 		t.forget(s, id)
 		t.dead[id] = struct{}{}
 		delete(t.resurrected, id)
-		t.cache.drop(id)
 		t.mu.Unlock()
 		return nil
 	}
@@ -140,15 +139,19 @@ func (t *Table) Apply(key, value []byte) error {
 // put makes a key live; t.mu is held.
 func (t *Table) put(s Subject, id KeyID, dek DEK, kek string) {
 	delete(t.unwrappable, id)
-	if _, ok := t.live[id]; !ok {
+	if old, ok := t.live[id]; !ok {
 		t.bySubject[s] = append(t.bySubject[s], id)
+	} else if old.dek != dek {
+		t.cache.drop(id)
 	}
 	t.live[id] = entry{dek: dek, subject: s, kek: kek}
 }
 
-// forget removes a key from the live keys; t.mu is held.
+// forget removes a key from the live keys and its cipher from the cache
+// (a cache hit is taken for a live key); t.mu is held.
 func (t *Table) forget(s Subject, id KeyID) {
 	delete(t.unwrappable, id)
+	t.cache.drop(id)
 	if _, ok := t.live[id]; !ok {
 		return
 	}
@@ -166,8 +169,12 @@ func (t *Table) aead(id KeyID) (cipher.AEAD, error) {
 	if !t.Ready() {
 		return nil, ErrNotReady
 	}
-	// The cache is filled under the read lock, so a shred (under the write
-	// lock) cannot leave a dead key's cipher behind in it.
+	// The cache is filled under the read lock and a shred drops the key's
+	// cipher under the write lock, so a cached cipher is a live key's: a
+	// hit needs neither the lock nor the map.
+	if aead := t.cache.lookup(id); aead != nil {
+		return aead, nil
+	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if e, ok := t.live[id]; ok {
@@ -363,12 +370,20 @@ type cachedAEAD struct {
 
 func slotOf(id KeyID) int { return int(binary.LittleEndian.Uint32(id[:4]) % aeadCacheSlots) }
 
-// get returns the cipher of key id with data key dek, building it on a miss.
-func (c *aeadCache) get(id KeyID, dek *DEK) cipher.AEAD {
-	slot := &c.slots[slotOf(id)]
-	if e := slot.Load(); e != nil && e.id == id {
+// lookup returns the cached cipher of key id, nil on a miss.
+func (c *aeadCache) lookup(id KeyID) cipher.AEAD {
+	if e := c.slots[slotOf(id)].Load(); e != nil && e.id == id {
 		return e.aead
 	}
+	return nil
+}
+
+// get returns the cipher of key id with data key dek, building it on a miss.
+func (c *aeadCache) get(id KeyID, dek *DEK) cipher.AEAD {
+	if aead := c.lookup(id); aead != nil {
+		return aead
+	}
+	slot := &c.slots[slotOf(id)]
 	aead, _ := newAEAD(dek[:]) // a 32-byte key always makes a cipher
 	slot.Store(&cachedAEAD{id: id, aead: aead})
 	return aead

@@ -26,4 +26,20 @@ func TestBenchmarksWithEncryption(t *testing.T) {
 	if rt.EncryptedEventsPerSec <= 0 || rt.EncryptionRatio <= 0 || !strings.Contains(out.String(), "sealed:") {
 		t.Errorf("router result %+v\n%s", rt, out.String())
 	}
+	// Sealed values are compressed first: a sealed record on the broker is
+	// smaller than the event in clear (before 2026-12 it was 48 bytes larger).
+	evs := routerEvents(3000)
+	clear := 0
+	for i := range evs {
+		clear += len(evs[i].AppendRaw(nil))
+	}
+	perEvent := float64(clear) / float64(len(evs))
+	if rt.EncryptedRawBytesPerRecord <= 0 || rt.EncryptedRawBytesPerRecord >= perEvent ||
+		rt.EncryptedDestBytesPerRecord <= 0 || rt.EncryptedDestBytesPerRecord >= perEvent {
+		t.Errorf("sealed records take %.0f bytes on events.raw and %.0f on dest.*, the events %.0f in clear",
+			rt.EncryptedRawBytesPerRecord, rt.EncryptedDestBytesPerRecord, perEvent)
+	}
+	if in.EncryptedRawBytesPerRecord <= 0 || in.RawBytesPerRecord <= 0 {
+		t.Errorf("ingest bytes per record: %.0f sealed, %.0f in clear", in.EncryptedRawBytesPerRecord, in.RawBytesPerRecord)
+	}
 }
