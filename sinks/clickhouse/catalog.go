@@ -169,6 +169,9 @@ func (c *catalog) ensureCore(ctx context.Context, shards int) (map[string][]ch.C
 		if err != nil {
 			return nil, err
 		}
+		if have, err = c.migrateTypedPaths(ctx, t, have); err != nil {
+			return nil, err
+		}
 		var cols []ch.ColumnNameAndType
 		for _, col := range t.columns {
 			typ := have[col.name]
@@ -185,6 +188,69 @@ func (c *catalog) ensureCore(ctx context.Context, shards int) (map[string][]ch.C
 		out[t.name] = cols
 	}
 	return out, nil
+}
+
+// migrateTypedPaths retypes the JSON columns of t whose typed paths differ
+// from sluice's (a context column made by a sluice before 2026-12, whose
+// paths were String: absent fields read ""), with ALTER TABLE … MODIFY
+// COLUMN, and returns the table's columns as they now are. Rows already
+// stored keep their "" (ClickHouse converts String to Nullable(String)
+// value by value); new rows get NULL for absent fields. A table whose
+// columns match runs nothing, so calling it at every start is idempotent.
+func (c *catalog) migrateTypedPaths(ctx context.Context, t *table, have map[string]string) (map[string]string, error) {
+	var stale []column
+	for _, col := range t.columns {
+		typ, ok := have[col.name]
+		if ok && isJSON(col.typ) && isJSON(typ) && c.ddl.jsonType == "JSON" && !sameTypedPaths(typ, col.typ) {
+			stale = append(stale, col)
+		}
+	}
+	if len(stale) == 0 {
+		return have, nil
+	}
+	c.cfg.Logger.Info("retyping the typed paths of JSON columns", "database", c.cfg.Database, "table", t.name)
+	for _, stmt := range c.ddl.modifyColumnStatements(t.name, stale) {
+		if err := c.exec(ctx, stmt); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.load(ctx, t.name); err != nil {
+		return nil, err
+	}
+	return c.tables[t.name], nil
+}
+
+// sameTypedPaths reports whether the JSON type have (as system.columns
+// spells it) declares every typed path of want with want's type.
+func sameTypedPaths(have, want string) bool {
+	h, w := typedPaths(have), typedPaths(want)
+	for path, typ := range w {
+		if h[path] != typ {
+			return false
+		}
+	}
+	return true
+}
+
+// typedPaths reads the "path Type" parameters of a JSON type; other
+// parameters (max_dynamic_paths=…, SKIP …) are left out.
+func typedPaths(typ string) map[string]string {
+	out := map[string]string{}
+	params, ok := strings.CutPrefix(typ, "JSON(")
+	if !ok {
+		return out
+	}
+	for part := range strings.SplitSeq(strings.TrimSuffix(params, ")"), ", ") {
+		path, ptyp, ok := strings.Cut(strings.TrimSpace(part), " ")
+		if !ok || strings.Contains(path, "=") || path == "SKIP" {
+			continue
+		}
+		if unq, err := strconv.Unquote(path); err == nil && strings.HasPrefix(path, "`") {
+			path = unq
+		}
+		out[path] = ptyp
+	}
+	return out
 }
 
 // layoutFor returns the typed-table layout of a schema version, creating

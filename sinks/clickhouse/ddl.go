@@ -87,15 +87,28 @@ var (
 	colLoadedAt    = column{"loaded_at", "DateTime64(3, 'UTC') DEFAULT now64(3)", "when the row was inserted", fLoadedAt}
 )
 
-// contextJSON declares the Segment spec's context fields as typed String
-// paths: analysts read context.page.path as a String without a cast, and the
-// server parses them without inferring a type. A value of another JSON type
-// is stored as its JSON text, never refused.
-const contextJSON = "JSON(`library.name` String, `library.version` String, `ip` String, `locale` String, `timezone` String, " +
-	"`userAgent` String, `page.path` String, `page.referrer` String, `page.search` String, `page.title` String, `page.url` String, " +
-	"`campaign.name` String, `campaign.source` String, `campaign.medium` String, `campaign.term` String, `campaign.content` String, " +
-	"`app.name` String, `app.version` String, `app.build` String, `device.id` String, `device.manufacturer` String, " +
-	"`device.model` String, `device.type` String, `os.name` String, `os.version` String)"
+// contextJSON declares the Segment spec's context fields as typed
+// Nullable(String) paths: analysts read context.page.path as a String
+// without a cast, the server parses them without inferring a type, and a
+// field the sender left out (or sent as null) is NULL, not "". A value of
+// another JSON type is stored as its JSON text, never refused.
+var contextJSON = "JSON(" + strings.Join(contextPaths(), ", ") + ")"
+
+// contextPathNames are the typed paths of the context column.
+var contextPathNames = []string{"library.name", "library.version", "ip", "locale", "timezone",
+	"userAgent", "page.path", "page.referrer", "page.search", "page.title", "page.url",
+	"campaign.name", "campaign.source", "campaign.medium", "campaign.term", "campaign.content",
+	"app.name", "app.version", "app.build", "device.id", "device.manufacturer",
+	"device.model", "device.type", "os.name", "os.version"}
+
+// contextPaths renders each typed path of the context column.
+func contextPaths() []string {
+	out := make([]string, len(contextPathNames))
+	for i, p := range contextPathNames {
+		out[i] = "`" + p + "` Nullable(String)"
+	}
+	return out
+}
 
 // eventColumns lays out an event table: the identity columns, the call's own
 // columns, the times, the objects, the plan columns and the bookkeeping.
@@ -377,6 +390,28 @@ func (d ddl) addColumns(tableName string, cols []column, codecs bool) string {
 			b.WriteByte(',')
 		}
 		b.WriteString("\n    ADD COLUMN IF NOT EXISTS " + d.columnClauseCodec(c, codecs))
+	}
+	return b.String()
+}
+
+// modifyColumnStatements renders what retypes the columns of a table: one
+// ALTER TABLE … MODIFY COLUMN, or on a sharded cluster one for the local
+// tables and then one for the Distributed table.
+func (d ddl) modifyColumnStatements(tableName string, cols []column) []string {
+	if !d.sharded {
+		return []string{d.modifyColumns(tableName, cols, true)}
+	}
+	return []string{d.modifyColumns(d.storage(tableName), cols, true), d.modifyColumns(tableName, cols, false)}
+}
+
+func (d ddl) modifyColumns(tableName string, cols []column, codecs bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ALTER TABLE %s%s", d.qualified(tableName), d.onCluster())
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n    MODIFY COLUMN " + d.columnClauseCodec(c, codecs))
 	}
 	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +77,21 @@ func TestCoreDDLGolden(t *testing.T) {
 		stmts = append(stmts, d.createStatements(tb)...)
 	}
 	golden(t, "core-string-columns.sql", joinStatements(stmts))
+}
+
+// TestMigrateContextDDLGolden is what retypes the context columns of a
+// database an older sluice made (String typed paths).
+func TestMigrateContextDDLGolden(t *testing.T) {
+	for _, l := range layouts {
+		d := l.ddl(Config{})
+		var stmts []string
+		for _, tb := range coreTables {
+			if slices.Contains(tb.columns, colContext) {
+				stmts = append(stmts, d.modifyColumnStatements(tb.name, []column{colContext})...)
+			}
+		}
+		golden(t, "migrate-context"+l.suffix+".sql", joinStatements(stmts))
+	}
 }
 
 // typedDDL renders the typed table of Order Completed as plan shop v1 makes

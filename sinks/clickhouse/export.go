@@ -53,7 +53,11 @@ func (w *Warehouse) Export(ctx context.Context, req sinks.DeleteRequest, fn func
 
 func (w *Warehouse) exportTable(ctx context.Context, t subjectTable, req sinks.DeleteRequest, fn func(string, json.RawMessage) error) error {
 	where, _ := subjectPredicate(req, t.previousID)
-	rows, err := w.conn.Query(ch.Context(ctx, ch.WithSettings(bigQuery(where))),
+	// Keys stored with their dots escaped (see insertSettings) are written
+	// back with their dots.
+	settings := bigQuery(where)
+	settings["json_type_escape_dots_in_keys"] = 1
+	rows, err := w.conn.Query(ch.Context(ctx, ch.WithSettings(settings)),
 		"SELECT formatRowNoNewline('JSONEachRow', *) FROM "+w.ddl.qualified(t.read)+" WHERE "+where)
 	if err != nil {
 		return fmt.Errorf("clickhouse: exporting from %s: %w", t.read, err)

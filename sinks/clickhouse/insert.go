@@ -14,8 +14,10 @@ import (
 // insertSettings are the settings of every insert. Deduplication needs
 // synchronous inserts; the JSON settings keep string values strings (date
 // inference is the costliest part of parsing JSON columns, and a path whose
-// type flips between batches is worse for analysts than a string) and keep
-// an object with a key written twice from failing the whole block. Into a
+// type flips between batches is worse for analysts than a string), keep
+// an object with a key written twice from failing the whole block, and
+// escape dots inside keys (as chblock does) so that {"a.b":1,"a":{"b":2}}
+// keeps both values: paths a%2Eb and a.b. Into a
 // Distributed table, the insert returns only once every shard has its rows
 // (not when they are queued on the server), so an acknowledged batch is
 // stored.
@@ -32,6 +34,7 @@ func (s *Sink) insertSettings(token string, json bool) ch.Settings {
 		st["input_format_try_infer_dates"] = 0
 		st["input_format_try_infer_datetimes"] = 0
 		st["type_json_skip_duplicated_paths"] = 1
+		st["json_type_escape_dots_in_keys"] = 1
 	}
 	return st
 }

@@ -23,14 +23,14 @@ func TestNativeBlocksStoreWhatClickHouseGoStores(t *testing.T) {
 	odd := []string{
 		`{"products":[{"sku":"a","qty":1,"price":19.99},{"sku":"b","qty":2,"price":5}],"tags":["x",null],"n":-3,"ok":true,"nested":{"deep":{"x":1.5}}}`,
 		`{"tags":[],"n":2.5,"ok":null,"e\u0301":"caf\u00e9","empty":{}}`,
-		`{"products":[],"n":"seven"}`,
+		`{"products":[],"n":"seven","a.b":1,"a":{"b":2,"c.d":[{"e.f":"g"}]}}`,
 	}
 	for i := range events {
 		if raw := odd[i%len(odd)]; events[i].Properties != nil {
 			events[i].Properties = json.RawMessage(raw)
 		}
 		if i%7 == 0 {
-			events[i].Context = json.RawMessage(`{"library":{"name":"analytics-node","version":"2.0"},"campaign":{"name":"spring"},"traits":{"plan":"pro"}}`)
+			events[i].Context = json.RawMessage(`{"library":{"name":"analytics-node","version":"2.0"},"campaign":{"name":"spring"},"traits":{"plan":"pro"},"ip":null,"page.url":"flat"}`)
 		}
 		if i%11 == 0 {
 			events[i].OriginalTimestamp, events[i].SentAt = time.Time{}, time.Time{} // NULL

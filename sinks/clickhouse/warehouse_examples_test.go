@@ -47,7 +47,8 @@ func TestWarehouseExamples(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
 		t.Fatalf("%v: %s", err, stdout.String())
 	}
-	for _, name := range []string{"daily-actives", "funnel", "user-history", "revenue-json", "revenue-typed", "landing-pages", "latest-traits"} {
+	for _, name := range []string{"daily-actives", "funnel", "user-history", "revenue-json", "revenue-typed", "landing-pages", "latest-traits",
+		"dotted-keys", "dotted-keys-text", "absent-context"} {
 		if len(got[name]) == 0 {
 			t.Errorf("example %s is missing or returned nothing", name)
 		}
@@ -64,6 +65,11 @@ func TestWarehouseExamples(t *testing.T) {
 	check("funnel", map[string]any{"level": 1, "users": 2}, map[string]any{"level": 3, "users": 2})
 	check("revenue-typed", map[string]any{"currency": "EUR", "orders": 2, "revenue": 150})
 	check("revenue-json", map[string]any{"currency": "EUR", "orders": 2, "revenue": 150})
+	check("dotted-keys", map[string]any{"flat": "newsletter", "nested": "ads"})
+	check("absent-context", map[string]any{"tracks": 9, "without_page_path": 8})
+	if props := fmt.Sprint(got["dotted-keys-text"]); !strings.Contains(props, `"utm.source":"newsletter"`) || !strings.Contains(props, `"utm":{"source":"ads"}`) {
+		t.Errorf("dotted-keys-text: %s", props)
+	}
 	traits := got["latest-traits"]
 	if len(traits) != 2 || traits[0]["email"] != "one@acme.example" || traits[0]["plan"] != "pro" || traits[1]["plan"] != "free" {
 		t.Errorf("latest-traits: %v", traits)
@@ -118,6 +124,11 @@ func shopEvents(now time.Time) []schemas.Event {
 	track("user-1", "anon-user-1", "Order Completed", `{"order_id":"o-1","total":100,"currency":"EUR","item_count":2}`)
 	track("user-2", "anon-user-2", "Order Completed", `{"order_id":"o-2","total":50,"currency":"EUR","item_count":1}`)
 	identify("user-1", "one@acme.example", "pro")
+	// A dotted key beside the nested object of the same path, and a context
+	// with page fields (the other tracks have none).
+	add(schemas.Event{Type: schemas.Track, UserID: "user-3", AnonymousID: "anon-user-3", Event: "Campaign Opened",
+		Properties: json.RawMessage(`{"utm.source":"newsletter","utm":{"source":"ads"}}`),
+		Context:    json.RawMessage(`{"library":{"name":"analytics.js"},"page":{"path":"/spring"}}`)})
 	return out
 }
 

@@ -35,7 +35,8 @@ type Column interface {
 // NewColumn returns an empty column of the ClickHouse type typ (as
 // system.columns spells it), or ok=false for a type the package does not
 // write: String, LowCardinality(String), DateTime64(3, 'UTC') and its
-// Nullable, UInt32, Int32, Int64, and JSON with String typed paths only.
+// Nullable, UInt32, Int32, Int64, and JSON with String or Nullable(String)
+// typed paths only.
 func NewColumn(typ string) (c Column, ok bool) {
 	switch typ {
 	case "String":
@@ -266,15 +267,19 @@ func appendInt64s(b []byte, v []int64) []byte {
 }
 
 // parseTypedPaths reads the inside of JSON(...) as system.columns spells
-// it: comma-separated "path String" with paths optionally in backquotes.
-// Any other parameter (another type, SKIP, max_dynamic_paths) is refused.
-func parseTypedPaths(params string) ([]string, bool) {
-	var paths []string
+// it: comma-separated "path String" or "path Nullable(String)" with paths
+// optionally in backquotes. Any other parameter (another type, SKIP,
+// max_dynamic_paths) is refused.
+func parseTypedPaths(params string) ([]typedPath, bool) {
+	var paths []typedPath
 	for part := range strings.SplitSeq(params, ",") {
 		part = strings.TrimSpace(part)
-		path, ok := strings.CutSuffix(part, " String")
-		if !ok {
-			return nil, false
+		path, nullable := strings.CutSuffix(part, " Nullable(String)")
+		if !nullable {
+			var ok bool
+			if path, ok = strings.CutSuffix(part, " String"); !ok {
+				return nil, false
+			}
 		}
 		path = strings.TrimSpace(path)
 		if strings.HasPrefix(path, "`") {
@@ -287,7 +292,7 @@ func parseTypedPaths(params string) ([]string, bool) {
 		if path == "" || strings.ContainsAny(path, " `'\"()\\") {
 			return nil, false
 		}
-		paths = append(paths, path)
+		paths = append(paths, typedPath{name: path, nullable: nullable})
 	}
 	return paths, len(paths) > 0
 }

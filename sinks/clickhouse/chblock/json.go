@@ -1,6 +1,7 @@
 package chblock
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"slices"
@@ -77,12 +78,15 @@ func nestedJSONType(maxTypes, maxPaths int) string {
 // The server, parsing JSON text, types a path's value as follows, and so
 // does Append: a string is String, a boolean Bool, an integer within int64
 // Int64, any other number Float64; null and empty objects store nothing; an
-// object's members are paths joined with dots; an array of strings, of
+// object's members are paths joined with dots, a dot inside a key escaped
+// as %2E (json_type_escape_dots_in_keys = 1, which every insert of such a
+// column must set); a Nullable(String) typed path is NULL where a row has
+// no string (absent or null); an array of strings, of
 // integers, of numbers or of booleans (nulls allowed, an empty array
 // counting as strings) is an Array(Nullable(T)), and an array of objects an
 // Array(JSON) with smaller limits. Anything else (mixed or nested arrays,
 // integers beyond int64, a path written twice, a typed path holding
-// anything but a string, more paths or types than the column allows) is
+// anything but a string (or null, for a Nullable one), more paths or types than the column allows) is
 // declined rather than guessed at.
 type JSON struct {
 	typ                string
@@ -100,9 +104,40 @@ type JSON struct {
 	elems []elem // scratch: the array being read
 }
 
+// typedPath is a typed path's values; a Nullable(String) one also has a
+// null map, 1 for a row without a string there (absent or null).
 type typedPath struct {
-	name string
-	vals strs
+	name     string
+	nullable bool
+	vals     strs
+	nulls    []byte
+}
+
+// rows is the number of rows with a value (or NULL) at the path.
+func (p *typedPath) rows() int { return p.vals.rows() }
+
+// addNull records a row without a string at the path: NULL, or "" for a
+// String path, as the server stores it.
+func (p *typedPath) addNull() {
+	p.vals.add("")
+	if p.nullable {
+		p.nulls = append(p.nulls, 1)
+	}
+}
+
+// addString records a row's string at the path.
+func (p *typedPath) addString(raw []byte, escaped bool) {
+	addString(&p.vals, raw, escaped)
+	if p.nullable {
+		p.nulls = append(p.nulls, 0)
+	}
+}
+
+func (p *typedPath) data(b []byte) []byte {
+	if p.nullable {
+		b = append(b, p.nulls...)
+	}
+	return p.vals.data(b)
 }
 
 // elem is one array element: its text and what it holds.
@@ -112,8 +147,8 @@ type elem struct {
 	n          int64 // for kInt: its value
 }
 
-// NewJSON returns an empty column of type typ: "JSON" or JSON with String
-// typed paths; ok is false for any other type.
+// NewJSON returns an empty column of type typ: "JSON" or JSON with String or
+// Nullable(String) typed paths; ok is false for any other type.
 func NewJSON(typ string) (*JSON, bool) {
 	c := newJSON(typ, defaultMaxTypes, defaultMaxPaths)
 	if typ == "JSON" {
@@ -127,13 +162,13 @@ func NewJSON(typ string) (*JSON, bool) {
 	if !ok {
 		return nil, false
 	}
-	slices.Sort(paths)
+	slices.SortFunc(paths, func(a, b typedPath) int { return strings.Compare(a.name, b.name) })
 	for i, p := range paths {
-		if i > 0 && paths[i-1] == p {
+		if i > 0 && paths[i-1].name == p.name {
 			return nil, false
 		}
-		c.typedAt[p] = i
-		c.typed = append(c.typed, typedPath{name: p})
+		c.typedAt[p.name] = i
+		c.typed = append(c.typed, p)
 	}
 	return c, true
 }
@@ -162,8 +197,8 @@ func (c *JSON) Append(raw []byte) bool {
 	}
 	c.rows++
 	for i := range c.typed {
-		if c.typed[i].vals.rows() < c.rows {
-			c.typed[i].vals.add("")
+		if c.typed[i].rows() < c.rows {
+			c.typed[i].addNull()
 		}
 	}
 	return true
@@ -190,11 +225,13 @@ func (c *JSON) object(s *jsonscan.Scanner, prefix []byte, nested bool, depth int
 		if nested {
 			path = append(path, '.')
 		}
+		start := len(path)
 		if escaped {
 			path = jsonscan.AppendUnescaped(path, key)
 		} else {
 			path = append(path, key...)
 		}
+		path = escapeDots(path, start)
 		if cap(path) > cap(c.path) {
 			c.path = path[:0] // keep the grown scratch for later rows
 		}
@@ -220,11 +257,22 @@ func (c *JSON) value(s *jsonscan.Scanner, path []byte, depth int) bool {
 	}
 	if len(c.typed) > 0 {
 		if i, ok := c.typedAt[string(path)]; ok {
-			raw, escaped, f := s.String()
-			if f != jsonscan.NoFault || c.typed[i].vals.rows() > c.rows {
-				return false // not a string, or the path written twice
+			p := &c.typed[i]
+			if p.rows() > c.rows {
+				return false // the path written twice
 			}
-			addString(&c.typed[i].vals, raw, escaped)
+			if p.nullable && s.Buf[s.Pos] == 'n' {
+				if s.Literal("null") != jsonscan.NoFault {
+					return false
+				}
+				p.addNull()
+				return true
+			}
+			raw, escaped, f := s.String()
+			if f != jsonscan.NoFault {
+				return false // not a string
+			}
+			p.addString(raw, escaped)
 			return true
 		}
 	}
@@ -563,7 +611,7 @@ func (c *JSON) prefix(b []byte) []byte {
 func (c *JSON) data(b []byte) []byte {
 	c.sort()
 	for i := range c.typed {
-		b = c.typed[i].vals.data(b)
+		b = c.typed[i].data(b)
 	}
 	for _, d := range c.dyn {
 		b = d.data(b, c.rows)
@@ -652,6 +700,26 @@ func (d *dynPath) data(b []byte, rows int) []byte {
 		}
 	}
 	return b
+}
+
+// escapeDots escapes each dot of path[start:] (one key) as %2E, as the
+// server does with json_type_escape_dots_in_keys = 1: a key "a.b" and a
+// nested {"a":{"b":…}} are then two paths, a.b and a%2Eb, and neither value
+// is lost.
+func escapeDots(path []byte, start int) []byte {
+	if bytes.IndexByte(path[start:], '.') < 0 {
+		return path
+	}
+	key := append([]byte(nil), path[start:]...)
+	path = path[:start]
+	for _, ch := range key {
+		if ch == '.' {
+			path = append(path, "%2E"...)
+		} else {
+			path = append(path, ch)
+		}
+	}
+	return path
 }
 
 func addString(s *strs, raw []byte, escaped bool) {

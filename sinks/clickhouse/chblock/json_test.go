@@ -18,14 +18,18 @@ import (
 )
 
 // contextType has typed paths out of byte order, as sluice's context column
-// does.
-const contextType = "JSON(`library.name` String, `library.version` String, `ip` String, `page.url` String, `app.name` String)"
+// does; legacyContextType is the String typed paths of an older sluice.
+const (
+	contextType       = "JSON(`library.name` Nullable(String), `library.version` Nullable(String), `ip` Nullable(String), `page.url` Nullable(String), `app.name` Nullable(String))"
+	legacyContextType = "JSON(`library.name` String, `library.version` String, `ip` String, `page.url` String, `app.name` String)"
+)
 
 // textSettings are the sink's settings for inserting JSON text.
 var textSettings = clickhouse.Settings{
 	"input_format_try_infer_dates":     0,
 	"input_format_try_infer_datetimes": 0,
 	"type_json_skip_duplicated_paths":  1,
+	"json_type_escape_dots_in_keys":    1,
 }
 
 // mustAccept are objects the encoder writes itself; each row is compared
@@ -37,7 +41,7 @@ var mustAccept = []string{
 	`{"g":{},"n":{"x":{}},"h":1e5,"q":1.0,"p":-0,"ae":-12,"af":1E2,"ad":1.5e-3,"ai":0.1,"tiny":1e-320,"neg":-0.0}`,
 	`{"o":true,"f":false,"z":null,"s":"","big":9223372036854775807,"small":-9223372036854775808}`,
 	`{"r":[{}],"ab":[{"a":1},{"a":"x"}],"ac":[{"a":[1]}],"aj":[{"b":{"c":1}}],"deep":[{"x":[{"y":1}]}]}`,
-	`{"a.b":1,"c":{"d.e":{"f":"g"}}}`,
+	`{"a.b":1,"c":{"d.e":{"f":"g"}}}`, `{"a.b":1,"a":{"b":2}}`, `{"a":{"b":2},"a.b":"x","a%2Eb.c":3}`, `{"l":[{"x.y":1,"x":{"y":2}}]}`, `{"..":1,".":{"":2}}`,
 	`{"":1,"y":{"":2},"e\u0301":"\u00e9\ud83d\ude00","tab\t":"a\"b\\c\/d\n","k\u002ex":3}`,
 	`{"x":1}`, `{"x":"one"}`, `{"x":1.5}`, `{"x":[1]}`, `{"x":true}`, `{"x":{"y":1}}`, `{"x":[{"y":"z"}]}`, `{"x":null}`,
 	`{"list":["a","b"]}`, `{"list":[1,2]}`, `{"list":[]}`,
@@ -56,20 +60,24 @@ var mustAccept = []string{
 // for.
 var mustDecline = []string{
 	`{"b":[1,"x"]}`, `{"e":[true,1]}`, `{"f":[[1],[2]]}`, `{"u":[{"a":1},1]}`, `{"v":[{"a":1},null]}`,
-	`{"i":18446744073709551615}`, `{"k":1e400}`, `{"x":1,"x":2}`, `{"a.b":1,"a":{"b":2}}`,
+	`{"i":18446744073709551615}`, `{"k":1e400}`, `{"x":1,"x":2}`, `{"a%2Eb":1,"a.b":2}`,
 	`{"p":[1.5,9007199254740993]}`, `{"p":[{"a":1},null]}`, `[1]`, `"s"`, `{"a":1} x`, `{"a":`, `{"s":"\ud800"}`, "{\"s\":\"\xff\"}",
 }
 
 func TestJSONMatchesServer(t *testing.T) {
-	for _, typ := range []string{"JSON", contextType} {
+	for _, typ := range []string{"JSON", contextType, legacyContextType} {
 		t.Run(typ[:4]+strconv.Itoa(len(typ)), func(t *testing.T) {
 			srv, conn, db := open(t)
 			docs := append([]string(nil), mustAccept...)
-			if typ == contextType {
+			if typ != "JSON" {
 				docs = append(docs,
 					`{"library":{"name":"analytics.js","version":"4.1.0"},"ip":"203.0.113.9","page":{"path":"/p","url":"https://shop.example/p"},"locale":"en-US"}`,
 					`{"app":{"name":"shop","build":"7"},"ip":"","extra":[1,2]}`,
+					`{"page.url":"flat key: not the typed path","library":{"name":"x.y"}}`,
 				)
+				if typ == contextType {
+					docs = append(docs, `{"ip":null,"library":{"name":null,"version":"1"}}`)
+				}
 			}
 			compareWithServer(t, srv, conn, db, typ, docs, true)
 		})
@@ -86,17 +94,23 @@ func TestJSONDeclines(t *testing.T) {
 			t.Errorf("after declining %s, Append({}) accepted a row", doc)
 		}
 	}
-	for _, doc := range []string{`{"ip":1}`, `{"ip":null}`, `{"library":{"name":{"x":1}}}`, `{"library":"x"}`, `{"ip":"a","ip":"b"}`, `{"library.name.x":"y"}`} {
-		c, _ := chblock.NewJSON(contextType)
-		if c.Append([]byte(doc)) {
-			t.Errorf("typed column: Append(%s) accepted it", doc)
+	for _, typ := range []string{contextType, legacyContextType} {
+		docs := []string{`{"ip":1}`, `{"library":{"name":{"x":1}}}`, `{"library":"x"}`, `{"ip":"a","ip":"b"}`, `{"ip":null,"ip":"b"}`, `{"library":{"name":{"x":"y"}}}`}
+		if typ == legacyContextType {
+			docs = append(docs, `{"ip":null}`)
+		}
+		for _, doc := range docs {
+			c, _ := chblock.NewJSON(typ)
+			if c.Append([]byte(doc)) {
+				t.Errorf("%s: Append(%s) accepted it", typ, doc)
+			}
 		}
 	}
 }
 
 func TestNewColumnTypes(t *testing.T) {
 	for _, typ := range []string{"String", "LowCardinality(String)", "DateTime64(3, 'UTC')", "Nullable(DateTime64(3, 'UTC'))",
-		"UInt32", "Int32", "Int64", "JSON", contextType, "JSON(a String)"} {
+		"UInt32", "Int32", "Int64", "JSON", contextType, legacyContextType, "JSON(a String)", "JSON(a Nullable(String))"} {
 		if _, ok := chblock.NewColumn(typ); !ok {
 			t.Errorf("NewColumn(%q) refused it", typ)
 		}
