@@ -344,7 +344,7 @@ func TestAdminDocRolesTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := adminRoutes(http.NotFoundHandler(), nil)
+	routes := adminRoutes(http.NotFoundHandler(), nil, nil)
 	seen := map[admin.Role]bool{}
 	for _, line := range strings.Split(string(doc), "\n") {
 		cells := strings.Split(line, "|")

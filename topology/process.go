@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -21,7 +22,7 @@ import (
 )
 
 // Config is one process's roles and what they share. Cluster and Workspace
-// are required; APIListener and AdminToken with the api role.
+// are required; APIListener with the api role.
 type Config struct {
 	// Cluster is the Kafka-protocol cluster every role connects to.
 	Cluster cluster.Conn
@@ -30,7 +31,9 @@ type Config struct {
 	// Roles are the roles this process runs; none is valid (only /metrics,
 	// /healthz and /readyz are served).
 	Roles []Role
-	// AdminToken guards the admin API. Required with the api role.
+	// AdminToken is the admin API's bootstrap token: every role, holder
+	// "bootstrap". Empty: none; the admin API takes personal tokens only
+	// (package topology/admin, created by `sluice tokens create`).
 	AdminToken string
 	// APIListener serves the tracking and admin API. Required with the api role.
 	APIListener net.Listener
@@ -40,9 +43,20 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For the API believes
 	// for the client's address; default none.
 	TrustedProxies []netip.Prefix
+	// APIMaxConnections caps the connections the API holds open at once;
+	// default api.DefaultMaxConnections.
+	APIMaxConnections int
 	// MetricsListener, when set, serves /metrics, /healthz and /readyz for
 	// every role of the process.
 	MetricsListener net.Listener
+	// Instance names this process among the copies of its roles; the
+	// router's transactional id is "sluice-router-<Instance>". Kept across
+	// restarts of one process and unique among running ones, it lets a
+	// restarted router abort the transaction its crashed predecessor left
+	// open at once, instead of the broker aborting it after the router's
+	// transaction timeout (1 minute), during which delivery of the partitions
+	// it wrote waits. Empty: a random id per start.
+	Instance string
 	// ShutdownTimeout bounds how long the roles may take to drain, flush and
 	// commit once ctx is done; default 30s. Past it Run returns an error.
 	ShutdownTimeout time.Duration
@@ -69,15 +83,17 @@ func (c Config) Validate() error {
 		if c.APIListener == nil {
 			return errors.New("topology: APIListener: required with the api role")
 		}
-		if c.AdminToken == "" {
-			return errors.New("topology: AdminToken: required with the api role (--admin-token, --admin-token-file or SLUICE_ADMIN_TOKEN)")
-		}
+	}
+	if c.Instance != "" && !validInstance.MatchString(c.Instance) {
+		return fmt.Errorf("topology: Instance %q: want 1 to 64 of A-Z a-z 0-9 . _ -", c.Instance)
 	}
 	if c.ShutdownTimeout < 0 {
 		return errors.New("topology: ShutdownTimeout: must not be negative")
 	}
 	return nil
 }
+
+var validInstance = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // role is one started role.
 type role interface {
@@ -96,6 +112,7 @@ type env struct {
 	ws       config.Config
 	registry *prometheus.Registry
 	log      *slog.Logger
+	instance string
 	// keyring seals the stream topics; nil when encryption is disabled.
 	keyring *shred.Keyring
 }
@@ -113,7 +130,8 @@ func Run(ctx context.Context, cfg Config, started func()) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := env{conn: cfg.Cluster, ws: cfg.Workspace.WithDefaults(), registry: prometheus.NewRegistry(), log: cfg.Logger}
+	e := env{conn: cfg.Cluster, ws: cfg.Workspace.WithDefaults(), registry: prometheus.NewRegistry(), log: cfg.Logger,
+		instance: cfg.Instance}
 	e.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if len(cfg.Roles) > 0 {
 		if err := checkTopics(ctx, e); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/topology/admin"
 	"github.com/sluicehq/sluice/topology/api"
+	"github.com/sluicehq/sluice/topology/deadletters"
 	"github.com/sluicehq/sluice/topology/planstore"
 	"github.com/sluicehq/sluice/topology/regulator"
 	"github.com/sluicehq/sluice/topology/topics"
@@ -69,12 +70,19 @@ func newAPIRole(ctx context.Context, e env, cfg Config) (_ *apiRole, err error) 
 		}
 		creator = r.keys.creator
 	}
-	routes := adminRoutes(planstore.NewHandler(plans, e.log), r.regs.svc)
+	dead, err := deadletters.New(deadletters.Config{Seeds: e.conn.Seeds, ClientOpts: e.conn.Opts, Workspace: e.ws, Keyring: e.keyring, Logger: e.log})
+	if err != nil {
+		return nil, err
+	}
+	routes := adminRoutes(planstore.NewHandler(plans, e.log), r.regs.svc, dead)
+	if adminToken == "" {
+		e.log.Info("admin API: no bootstrap token; personal tokens only (sluice tokens create)")
+	}
 	guard := admin.NewGuard(admin.GuardConfig{Bootstrap: adminToken, Tokens: r.tokens, Audit: audit, Logger: e.log})
 	r.srv, err = api.New(api.Config{
 		Workspace: e.ws, Producer: prod, AdminToken: adminToken, AdminGuard: guard,
 		Admin: routes, Registry: e.registry, Logger: e.log, Keys: creator,
-		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, MaxConnections: cfg.APIMaxConnections,
 	})
 	if err != nil {
 		return nil, err
@@ -84,14 +92,15 @@ func newAPIRole(ctx context.Context, e env, cfg Config) (_ *apiRole, err error) 
 
 // adminRoutes are the admin API's routes, each with the scope a token's
 // role must have (package admin; docs/admin.md lists them by role).
-func adminRoutes(plans http.Handler, regs *regulator.Service) []api.Route {
+func adminRoutes(plans http.Handler, regs *regulator.Service, dead *deadletters.Service) []api.Route {
 	read, publish := string(admin.ScopePlansRead), string(admin.ScopePlansPublish)
-	return append([]api.Route{
+	routes := append([]api.Route{
 		{Pattern: "GET /v1/tracking-plans", Handler: plans, Scope: read},
 		{Pattern: "GET /v1/tracking-plans/{name}", Handler: plans, Scope: read},
 		{Pattern: "GET /v1/tracking-plans/{name}/versions/{version}", Handler: plans, Scope: read},
 		{Pattern: "POST /v1/tracking-plans", Handler: plans, Scope: publish},
 	}, regulator.Routes(regs)...)
+	return append(routes, deadletters.Routes(dead)...)
 }
 
 func (r *apiRole) run(ctx context.Context) error {

@@ -57,6 +57,7 @@ Connect each role as its own principal for them to take effect.`,
 	fl.StringVar(&p.Router, "router-principal", "User:sluice-router", "principal of the router role")
 	fl.StringVar(&p.Sink, "sink-principal", "User:sluice-sink", "principal of the sink role")
 	fl.StringVar(&p.Regulator, "regulator-principal", "User:sluice-regulator", "principal of the regulator role")
+	fl.StringVar(&p.Admin, "admin-principal", "User:sluice-admin", "principal of the admin CLI (sluice tokens, sluice audit)")
 	fl.BoolVar(&apply, "apply", false, "create the ACLs on the cluster instead of printing them")
 	return cmd
 }

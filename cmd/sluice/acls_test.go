@@ -28,3 +28,25 @@ func TestTopicsACLsPrintsCommands(t *testing.T) {
 		}
 	}
 }
+
+// --admin-principal names the principal of `sluice tokens` and `sluice
+// audit` in every rule the admin CLI needs; the default one is gone.
+func TestTopicsACLsAdminPrincipal(t *testing.T) {
+	out, err := runSluice(t.Context(), "topics", "acls", "--admin-principal", "User:ops-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"--allow-principal User:ops-alice --operation Write --topic sluice.admin-tokens",
+		"--allow-principal User:ops-alice --operation Read --topic sluice.audit",
+		"--allow-principal User:ops-alice --operation Write --transactional-id sluice-admin- --resource-pattern-type prefixed",
+		"--allow-principal User:ops-alice --operation IdempotentWrite --cluster",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no rule %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "User:sluice-admin") {
+		t.Errorf("the default admin principal is still named:\n%s", out)
+	}
+}

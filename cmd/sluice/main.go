@@ -31,7 +31,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newDevCmd(), newRunCmd(), newPlansCmd(), newRegulationsCmd(), newExportCmd(), newBenchCmd())
 	root.AddCommand(newTopicsCmd())
-	root.AddCommand(newTokensCmd(), newAuditCmd())
+	root.AddCommand(newTokensCmd(), newAuditCmd(), newDeadLetterCmd())
 	return root
 }
 

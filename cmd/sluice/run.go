@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluicehq/sluice/topology"
+	"github.com/sluicehq/sluice/topology/api"
 	"github.com/sluicehq/sluice/topology/cluster"
 	"github.com/sluicehq/sluice/topology/config"
 )
@@ -24,6 +25,8 @@ func newRunCmd() *cobra.Command {
 		logLevel    string
 		token       adminTokenFlags
 		apiOpts     apiFlags
+		maxConns    int
+		instance    string
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -50,7 +53,8 @@ missing or has the wrong cleanup policy: create them with 'sluice topics apply'.
 			if err != nil {
 				return fmt.Errorf("config: %w", err)
 			}
-			cfg := topology.Config{Cluster: conn, Workspace: ws, ShutdownTimeout: shutdown, Logger: log, PublicURL: apiOpts.publicURL}
+			cfg := topology.Config{Cluster: conn, Workspace: ws, ShutdownTimeout: shutdown, Logger: log, PublicURL: apiOpts.publicURL,
+				APIMaxConnections: maxConns, Instance: instance}
 			if cfg.TrustedProxies, err = apiOpts.proxies(); err != nil {
 				return err
 			}
@@ -58,7 +62,7 @@ missing or has the wrong cleanup policy: create them with 'sluice topics apply'.
 				return err
 			}
 			if slices.Contains(cfg.Roles, topology.RoleAPI) {
-				if cfg.AdminToken, err = token.resolve(true); err != nil {
+				if cfg.AdminToken, err = token.resolve(); err != nil {
 					return err
 				}
 				if cfg.APIListener, err = net.Listen("tcp", apiAddr); err != nil {
@@ -86,10 +90,12 @@ missing or has the wrong cleanup policy: create them with 'sluice topics apply'.
 	f.StringVar(&configPath, "config", "sluice.yaml", "workspace config with a kafka section")
 	f.StringVar(&roles, "roles", "all", "roles to run: a comma-separated subset of api,router,sink,regulator, or all")
 	f.StringVar(&apiAddr, "api-addr", "0.0.0.0:8088", "tracking and admin API address (api role)")
+	f.IntVar(&maxConns, "api-max-connections", api.DefaultMaxConnections, "connections the API holds open at once; more wait in the accept queue (api role)")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "address serving /metrics, /healthz and /readyz for every role of the process (default: none)")
 	f.StringSliceVar(&brokers, "brokers", nil, "seed brokers, overriding the config's kafka.brokers")
+	f.StringVar(&instance, "instance", "", "this process's name among the copies of its roles, kept across its restarts and unique among running ones (e.g. a StatefulSet pod name): a restarted router then aborts its predecessor's open transaction at once (default: random per start)")
 	f.DurationVar(&shutdown, "shutdown-timeout", topology.DefaultShutdownTimeout, "how long roles may drain, flush and commit after SIGTERM")
-	token.register(f, "none; required with the api role")
+	token.register(f, "none: the admin API takes personal tokens only (sluice tokens create)")
 	apiOpts.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

@@ -35,6 +35,10 @@ const (
 	ActionTokenRevoke       = "tokens.revoke"
 	ActionRegulationErased  = "regulations.erased"
 	ActionUnauthorizedToken = "auth.revoked-token"
+	// ActionDeadLetterReplay is a replay of dead letters to their
+	// destination (package topology/deadletters), written in the replay's
+	// transaction.
+	ActionDeadLetterReplay = "deadletters.replay"
 )
 
 // Record is one record of the audit topic (key: ID). It says who did what
@@ -51,8 +55,11 @@ type Record struct {
 	Actor
 	// Principal is the Kafka principal (SASL user) the CLI connected as.
 	Principal string `json:"principal,omitempty"`
-	// Remote is the peer address of the HTTP connection.
+	// Remote is the client's address: the HTTP connection's peer, or the
+	// address a trusted proxy (--trusted-proxy) forwarded.
 	Remote string `json:"remote,omitempty"`
+	// Via is the trusted proxy's address when Remote was forwarded.
+	Via string `json:"via,omitempty"`
 	// Server is the host of the process that wrote the record.
 	Server string `json:"server,omitempty"`
 	// Action is the route's scope (e.g. "export"), or one of the Action
@@ -69,6 +76,12 @@ type Record struct {
 	PlanVersion    int      `json:"planVersion,omitempty"`
 	// Token is the token created or revoked.
 	Token *TokenRef `json:"token,omitempty"`
+	// Destination, Filter and Counts tell a dead-letter replay: the
+	// destination replayed to, the selection, and what became of it
+	// (replayed, skipped and why). Never the events.
+	Destination string           `json:"destination,omitempty"`
+	Filter      string           `json:"filter,omitempty"`
+	Counts      map[string]int64 `json:"counts,omitempty"`
 	// Status is the HTTP status answered; 0 in a begin record.
 	Status int `json:"status,omitempty"`
 	// Rows counts the rows (records) an export returned.
@@ -103,6 +116,17 @@ func (r *Record) encode() ([]byte, error) {
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
+
+// NewOnce returns a once record of action by actor, stamped now, with a
+// new ID and this host as its Server.
+func NewOnce(actor Actor, action string) *Record {
+	host, _ := os.Hostname()
+	return &Record{ID: newActionID(), Phase: PhaseOnce, At: time.Now().UTC(), Actor: actor, Server: host, Action: action}
+}
+
+// Kafka returns rec as a record of the audit topic, for a caller that
+// writes it in a transaction of its own.
+func (r *Record) Kafka(topic string) (*kgo.Record, error) { return r.kafka(topic) }
 
 func (r *Record) kafka(topic string) (*kgo.Record, error) {
 	v, err := r.encode()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,6 +153,9 @@ func (e Entry) Line() string {
 	}
 	if e.Remote != "" {
 		fmt.Fprintf(&b, " from %s", printable(e.Remote))
+		if e.Via != "" {
+			fmt.Fprintf(&b, " via %s", printable(e.Via))
+		}
 	}
 	switch {
 	case e.Route == "":
@@ -184,6 +188,15 @@ func (e Entry) Line() string {
 	}
 	if e.Token != nil {
 		fmt.Fprintf(&b, " token=%s holder=%s role=%s", e.Token.ID, e.Token.Holder, e.Token.Role)
+	}
+	if e.Destination != "" {
+		fmt.Fprintf(&b, " destination=%s", printable(e.Destination))
+	}
+	if e.Filter != "" {
+		fmt.Fprintf(&b, " filter(%s)", printable(e.Filter))
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Counts)) {
+		fmt.Fprintf(&b, " %s=%d", k, e.Counts[k])
 	}
 	if n := len(e.SubjectIDs); n > 0 {
 		ids := e.SubjectIDs[:min(n, maxLineSubjects)]

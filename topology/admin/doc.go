@@ -27,8 +27,9 @@
 // cannot be written, the request is answered 503 and nothing is done (fail
 // closed); an end record that cannot be written is logged, its begin record
 // standing for the action. A record says who (holder, token id, role), when,
-// from where (the connection's peer address: no X-Forwarded-For, which any
-// client can write), what (method, route pattern, regulation type and id,
+// from where (the connection's peer address; behind a proxy the api role
+// trusts, --trusted-proxy, the client address it forwarded, and the proxy),
+// what (method, route pattern, regulation type and id,
 // plan), whose data (subject type and ids of a filing or an export) and how
 // it ended (status; rows of an export). It holds no request body, no answer
 // body and no event payload.

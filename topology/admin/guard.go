@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/topology/api"
 )
 
 // Headers of every admin answer past authentication.
@@ -96,14 +98,16 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, pattern string, sc
 	case actor == nil:
 		// No actor: nobody to hold to account, and recording every
 		// stranger's guess would let anyone fill the trail.
-		g.log.Info("admin: request refused", "remote", r.RemoteAddr, "route", pattern, "reason", msg)
+		remote, via := remoteOf(r)
+		g.log.Info("admin: request refused", "remote", remote, "via", via, "route", pattern, "reason", msg)
 		writeRefusal(w, status, refusal{Error: msg, Code: "unauthorized"})
 		return
 	}
 	rec := &Record{
-		ID: newActionID(), Phase: PhaseBegin, At: time.Now().UTC(), Actor: *actor, Remote: r.RemoteAddr,
+		ID: newActionID(), Phase: PhaseBegin, At: time.Now().UTC(), Actor: *actor,
 		Action: string(scope), Method: r.Method, Route: pattern,
 	}
+	rec.Remote, rec.Via = remoteOf(r)
 	switch {
 	case status != 0: // a revoked token
 		rec.Action = ActionUnauthorizedToken
@@ -205,6 +209,16 @@ func (g *Guard) authenticate(r *http.Request) (*Actor, int, string) {
 			"admin API: token " + t.ID + " was revoked"
 	}
 	return &Actor{Holder: t.Holder, TokenID: t.ID, Role: t.Role}, 0, ""
+}
+
+// remoteOf is where r came from: the client the api server resolved
+// (behind a trusted proxy, the address it forwarded, and the proxy), else
+// the connection's peer.
+func remoteOf(r *http.Request) (remote, via string) {
+	if c, ok := api.ClientOf(r.Context()); ok {
+		return c.Addr, c.Via
+	}
+	return r.RemoteAddr, ""
 }
 
 // end returns the end record of the action rec begins.

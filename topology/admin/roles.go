@@ -25,8 +25,8 @@ const (
 	ScopePlansPublish Scope = "plans:publish"
 	// ScopePlansRead reads tracking plans and their versions.
 	ScopePlansRead Scope = "plans:read"
-	// ScopeDeadLetters reads and replays dead letters (routes to come:
-	// dead letters hold event payloads).
+	// ScopeDeadLetters lists and replays dead letters (package
+	// topology/deadletters); a listing may show their payloads.
 	ScopeDeadLetters Scope = "deadletters"
 	// ScopeTopics inspects and manages sluice's topics (routes to come).
 	ScopeTopics Scope = "topics"

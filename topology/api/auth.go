@@ -49,10 +49,12 @@ type AdminGuard interface {
 
 // requireAdmin guards an admin route: with Config.AdminGuard, by it; else
 // with "Authorization: Bearer <AdminToken>", compared in constant time (over
-// digests, so the length does not leak either).
+// digests, so the length does not leak either). The request's context
+// carries its Client (ClientOf) for the guard's records.
 func (s *Server) requireAdmin(rt Route) http.Handler {
 	if s.cfg.AdminGuard != nil {
-		return s.cfg.AdminGuard.Wrap(rt.Pattern, rt.Scope, rt.Handler)
+		h := s.cfg.AdminGuard.Wrap(rt.Pattern, rt.Scope, rt.Handler)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, s.withClient(r)) })
 	}
 	h := rt.Handler
 	want := sha256.Sum256([]byte(s.cfg.AdminToken))

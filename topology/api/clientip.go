@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -126,4 +127,35 @@ func (s *Server) setIPs(r *http.Request, src *source, events []schemas.Event) {
 		}
 		e.Context = schemas.SetMember(e.Context, "ip", value)
 	}
+}
+
+// clientKey is the context key of an admin request's Client.
+type clientKey struct{}
+
+// Client is where an admin request came from, as the server resolved it.
+type Client struct {
+	// Addr is the client's address: the connection's peer ("ip:port"), or
+	// when the peer is one of TrustedProxies, the address it forwarded
+	// (X-Forwarded-For, "ip").
+	Addr string
+	// Via is the trusted proxy's "ip:port" when Addr was forwarded; else "".
+	Via string
+}
+
+// ClientOf returns the Client the server stored in an admin request's
+// context; outside one, ok is false.
+func ClientOf(ctx context.Context) (c Client, ok bool) {
+	c, ok = ctx.Value(clientKey{}).(Client)
+	return c, ok
+}
+
+// withClient stores r's Client in its context, resolved as clientAddr does.
+func (s *Server) withClient(r *http.Request) *http.Request {
+	c := Client{Addr: r.RemoteAddr}
+	if peer, ok := s.peerAddr(r); ok && s.trusted(peer) {
+		if a, ok := s.clientAddr(r); ok && a != peer {
+			c = Client{Addr: a.String(), Via: r.RemoteAddr}
+		}
+	}
+	return r.WithContext(context.WithValue(r.Context(), clientKey{}, c))
 }

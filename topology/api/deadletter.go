@@ -11,12 +11,18 @@ import (
 )
 
 // deadLetter records refused input on the deadletter topic: the reason, the
-// code, where in the body, the workspace and source when known, and a
-// bounded prefix of the body, sealed under the day's unattributed data key
-// (sealDeadLetter). It is best effort: it does not wait for the broker
-// (except once a day, for the key) and the request's answer never depends
-// on it; the outcome is counted in sluice_api_deadletters_total.
-func (s *Server) deadLetter(ctx context.Context, route string, src *source, receivedAt time.Time, e *apiError, body []byte) {
+// code, where in the body (a batch item's index and messageId), the
+// workspace and source, and a bounded prefix of the body, sealed under the
+// day's unattributed data key (sealDeadLetter). It is best effort: it does
+// not wait for the broker (except once a day, for the key) and the
+// request's answer never depends on it; the outcome is counted in
+// sluice_api_deadletters_total. Past its source's DeadLettersPerSecond the
+// record is not written, only counted in sluice_api_deadletters_dropped_total.
+func (s *Server) deadLetter(ctx context.Context, route string, src *source, receivedAt time.Time, e *apiError, messageID string, body []byte) {
+	if ok, _ := src.deadLetters.take(1, receivedAt); !ok {
+		s.metrics.dropped.WithLabelValues(src.name, e.code).Inc()
+		return
+	}
 	v := make([]byte, 0, 512+min(len(body), s.cfg.DeadLetterBodyBytes)*11/10)
 	v = append(v, `{"reason":`...)
 	v = schemas.AppendJSONString(v, e.message)
@@ -28,16 +34,18 @@ func (s *Server) deadLetter(ctx context.Context, route string, src *source, rece
 		v = append(v, `,"index":`...)
 		v = strconv.AppendInt(v, int64(e.index), 10)
 	}
+	if messageID != "" {
+		v = append(v, `,"messageId":`...)
+		v = schemas.AppendJSONString(v, messageID)
+	}
 	if e.field != "" {
 		v = append(v, `,"field":`...)
 		v = schemas.AppendJSONString(v, e.field)
 	}
 	v = append(v, `,"workspace":`...)
 	v = schemas.AppendJSONString(v, s.workspace)
-	if src != nil {
-		v = append(v, `,"source":`...)
-		v = schemas.AppendJSONString(v, src.name)
-	}
+	v = append(v, `,"source":`...)
+	v = schemas.AppendJSONString(v, src.name)
 	v = append(v, `,"route":`...)
 	v = schemas.AppendJSONString(v, route)
 	v = append(v, `,"receivedAt":`...)

@@ -18,6 +18,8 @@ type metrics struct {
 	bytes          *prometheus.CounterVec // route
 	produceLatency prometheus.Histogram
 	deadLetters    *prometheus.CounterVec // result
+	dropped        *prometheus.CounterVec // source, reason
+	connections    prometheus.Gauge
 	panics         prometheus.Counter
 }
 
@@ -52,13 +54,21 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Name: "sluice_api_deadletters_total",
 			Help: "Dead-letter records of refused input, by result (written, failed).",
 		}, []string{"result"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sluice_api_deadletters_dropped_total",
+			Help: "Dead-letter records not written because their source was over its deadLettersPerSecond, by source and reason (the error code).",
+		}, []string{"source", "reason"}),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sluice_api_connections",
+			Help: "Connections the API holds open (at most its connection cap).",
+		}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sluice_api_panics_total",
 			Help: "Requests whose handler panicked and were answered 500 by the last-resort guard.",
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.eventsAccepted, m.rejected, m.itemsRefused, m.bytes,
-		m.produceLatency, m.deadLetters, m.panics} {
+		m.produceLatency, m.deadLetters, m.dropped, m.connections, m.panics} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("api: registering metrics: %w", err)
 		}

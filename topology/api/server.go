@@ -4,7 +4,8 @@
 // A tracking request is answered 200 {"success":true} only once the broker
 // acknowledged every one of its events on events.raw (idempotent producer,
 // acks from all in-sync replicas). Everything else is a JSON error: 400 and
-// 413 for input that breaks a rule (also recorded on the deadletter topic),
+// 413 for input that breaks a rule (also recorded on the deadletter topic,
+// sampled per source; refused input spends the source's rate limit),
 // 401, 415, 429 with Retry-After, and 503 when the broker does not take the
 // events. Bad input never gets a 5xx; a panic is caught, counted and answered
 // 500. docs/tracking-api.md is the page for SDK users.
@@ -69,6 +70,18 @@ type Config struct {
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
 	// once its context is done. Default 15s.
 	ShutdownTimeout time.Duration
+	// MaxConnections caps the connections Serve holds open at once; past it
+	// new connections wait in the kernel's accept queue. Default 10,000.
+	MaxConnections int
+	// ReadTimeout bounds reading one request, headers and body, from its
+	// first byte; a client still sending then is cut off. Default 20s: a
+	// 500 KiB batch needs 16s at 256 kbit/s. Headers alone get at most 5s.
+	ReadTimeout time.Duration
+	// StrangerRate is the requests per second a client network (an IPv4
+	// address, an IPv6 /64) may send without a valid write key: each is
+	// answered 401 and charged, and past the budget 429 without the body
+	// being read. Default 10 (bursts of 10).
+	StrangerRate float64
 	// Keys seals events.raw and deadletter values with the subjects' data
 	// keys, creating a subject's key before its first event is produced
 	// (package processors/shred); a follower of the keys topic must keep
@@ -104,6 +117,10 @@ const (
 	DefaultProduceTimeout      = 10 * time.Second
 	DefaultDeadLetterBodyBytes = 4 << 10
 	DefaultShutdownTimeout     = 15 * time.Second
+	DefaultMaxConnections      = 10_000
+	DefaultReadTimeout         = 20 * time.Second
+	DefaultStrangerRate        = 10
+	maxReadHeaderTimeout       = 5 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -127,6 +144,15 @@ func (c Config) withDefaults() Config {
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.StrangerRate <= 0 {
+		c.StrangerRate = DefaultStrangerRate
+	}
 	if c.AnalyticsJSDir == "" {
 		c.AnalyticsJSDir = DefaultAnalyticsJSDir()
 	}
@@ -146,8 +172,8 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	if len(c.Admin) > 0 && c.AdminToken == "" {
-		return errors.New("api: AdminToken: required when Admin routes are given")
+	if len(c.Admin) > 0 && c.AdminToken == "" && c.AdminGuard == nil {
+		return errors.New("api: AdminToken: required when Admin routes are given without an AdminGuard")
 	}
 	for i, r := range c.Admin {
 		if r.Pattern == "" || r.Handler == nil {
@@ -174,16 +200,18 @@ type Server struct {
 	draining        atomic.Bool
 	publicURL       *url.URL // nil: from each request
 	ajs             *analyticsJS
-	openOrigins     bool // some source allows every origin
+	openOrigins     bool         // some source allows every origin
+	strangers       *addrLimiter // requests without a valid write key
 }
 
 // source is a config source at run time.
 type source struct {
-	name     string
-	limiter  *limiter // nil: unlimited
-	accepted prometheus.Counter
-	origins  *originMatcher // nil: every origin
-	ip       ipPolicy
+	name        string
+	limiter     *limiter // nil: unlimited
+	deadLetters *limiter // samples the dead letters of its refused input
+	accepted    prometheus.Counter
+	origins     *originMatcher // nil: every origin
+	ip          ipPolicy
 }
 
 // New builds a server. It fails on a bad Config, a producer configured to
@@ -209,6 +237,7 @@ func New(cfg Config) (*Server, error) {
 		dec:             schemas.Decoder{Limits: cfg.Limits},
 		metrics:         m,
 		ajs:             &analyticsJS{dir: cfg.AnalyticsJSDir, files: map[string][]byte{}},
+		strangers:       newAddrLimiter(cfg.StrangerRate),
 	}
 	if cfg.PublicURL != "" {
 		s.publicURL, _ = parsePublicURL(cfg.PublicURL)
@@ -226,6 +255,11 @@ func New(cfg Config) (*Server, error) {
 		if src.RateLimit > 0 {
 			rs.limiter = newLimiter(src.RateLimit, now)
 		}
+		dlRate := src.DeadLettersPerSecond
+		if dlRate <= 0 {
+			dlRate = config.DefaultDeadLettersPerSecond
+		}
+		rs.deadLetters = newLimiter(dlRate, now)
 		s.sources[src.WriteKey] = rs
 	}
 	h, err := s.routes()
@@ -243,12 +277,13 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Serve answers on ln until ctx is done, then stops taking requests, marks
 // itself not ready, and waits up to ShutdownTimeout for in-flight requests
 // (which wait for their acknowledgements) before it returns. It returns nil
-// after a clean shutdown.
+// after a clean shutdown. It holds at most MaxConnections connections open
+// and cuts off a request not read within ReadTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
+		ReadHeaderTimeout: min(maxReadHeaderTimeout, s.cfg.ReadTimeout),
+		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.ProduceTimeout + time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -257,7 +292,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(s.limitListener(ln)) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("api: serve: %w", err)

@@ -39,6 +39,11 @@ func (p Principals) withDefaults() Principals {
 // CLI, which writes a token and its audit record in one transaction.
 const AdminTransactionalIDPrefix = "sluice-admin-"
 
+// ReplayTransactionalIDPrefix prefixes the transactional ids of dead-letter
+// replays ("sluice-replay-<destination>"), which the api writes with their
+// markers and audit record in one transaction (package topology/deadletters).
+const ReplayTransactionalIDPrefix = "sluice-replay-"
+
 // ACL resource types, as kafka-acls.sh names them.
 const (
 	ResourceTopic           = "topic"
@@ -95,6 +100,11 @@ func ACLs(cfg config.Config, p Principals) []ACL {
 	// neither mint a token nor read or rewrite the trail.
 	topic(p.API, read, AdminTokens)
 	topic(p.API, write, Audit)
+	// It lists dead letters and replays a destination's back to its topic,
+	// where the sink re-checks suppression, consent and keys as for any event.
+	topic(p.API, read, DeadLetter)
+	allow(p.API, ResourceTopic, n.Of(destPrefix), true, "Write")
+	allow(p.API, ResourceTransactionalID, ReplayTransactionalIDPrefix, true, "Write", "Describe")
 
 	// router: one transaction per batch from events.raw to the destinations
 	// and the tables it maintains.
