@@ -10,11 +10,19 @@ import (
 // as events.raw has partitions to spread.
 type routerRole struct{ rt *router.Router }
 
+// routerTransactionalIDPrefix prefixes the router's transactional id when the
+// process has an Instance name (the ACLs allow the prefix "sluice-router").
+const routerTransactionalIDPrefix = "sluice-router-"
+
 func newRouterRole(e env) (*routerRole, error) {
-	rt, err := router.New(router.Config{
+	cfg := router.Config{
 		Seeds: e.conn.Seeds, ClientOpts: e.conn.Opts,
 		Workspace: e.ws, Registry: e.registry, Logger: e.log, Keyring: e.keyring,
-	})
+	}
+	if e.instance != "" {
+		cfg.TransactionalID = routerTransactionalIDPrefix + e.instance
+	}
+	rt, err := router.New(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,7 @@ as separate 'sluice run' processes against them.`,
 			if cfg.TrustedProxies, err = apiOpts.proxies(); err != nil {
 				return err
 			}
-			if cfg.AdminToken, err = token.resolve(false); err != nil {
+			if cfg.AdminToken, err = token.resolve(); err != nil {
 				return err
 			}
 			return dev.Run(cmd.Context(), cfg, func(info dev.Info) {
@@ -67,6 +67,7 @@ as separate 'sluice run' processes against them.`,
 	f.StringVar(&cfg.APIAddr, "api-addr", "127.0.0.1:8088", "tracking and admin API address")
 	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "address serving /metrics, /healthz and /readyz for every role (default: none; the API serves its own)")
 	f.StringVar(&cfg.KafkaAddr, "kafka-addr", "127.0.0.1:9092", "embedded Kafka broker address (loopback)")
+	f.IntVar(&cfg.KafkaBrokers, "kafka-brokers", 1, "embedded Kafka brokers, listening on --kafka-addr's port and the ports after it")
 	f.StringVar(&cfg.ClickHouseAddr, "clickhouse-addr", "127.0.0.1:8123", "local ClickHouse HTTP interface address")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

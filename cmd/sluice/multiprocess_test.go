@@ -42,7 +42,8 @@ var mpCoreTables = []string{"tracks", "identifies", "pages", "screens", "groups"
 
 // TestManyProcesses is the multi-process proof that the production roles are
 // safe in many copies (DESIGN "Processes": no role may assume it is alone).
-// `sluice dev --roles none` is the cluster and the warehouse; nine `sluice
+// `sluice dev --roles none --kafka-brokers 3` is the cluster (three brokers)
+// and the warehouse; nine `sluice
 // run` processes (2 api, 3 router, 2 sink, 2 regulator) share the work. The
 // real @segment/analytics-node SDK sends traffic through both APIs while a
 // router and a sink are killed with SIGKILL, another router is stopped with
@@ -63,7 +64,7 @@ func TestManyProcesses(t *testing.T) {
 	devConfig := filepath.Join(tmp, "dev.yaml")
 	writeFile(t, devConfig, mpConfig("", ""))
 	dev := startProc(t, bin, tmp, "dev", "dev", "--data-dir", filepath.Join(tmp, "data"), "--config", devConfig,
-		"--roles", "none", "--kafka-addr", "127.0.0.1:0", "--clickhouse-addr", "127.0.0.1:0", "--admin-token", mpAdminToken)
+		"--roles", "none", "--kafka-addr", "127.0.0.1:0", "--kafka-brokers", "3", "--clickhouse-addr", "127.0.0.1:0", "--admin-token", mpAdminToken)
 	line := dev.waitLine(t, mpReadyLimit)
 	devReady := time.Since(dev.started)
 	m := regexp.MustCompile(`kafka (\S+)  clickhouse (http://(\S+))`).FindStringSubmatch(line)
@@ -362,13 +363,16 @@ func checkRegulation(t *testing.T, reg *regulator.Regulation) {
 
 // mpConfig is the workspace of the test: one source, one ClickHouse
 // destination, six partitions, topics sealed with the KEK in mpKEKEnv;
-// kafka and addr are left out for `sluice dev`.
+// kafka (comma-separated brokers) and addr are left out for `sluice dev`.
 func mpConfig(kafka, chAddr string) string {
 	var b strings.Builder
 	b.WriteString("workspace: acme\npartitions: 6\n")
 	fmt.Fprintf(&b, "encryption: {keks: [{id: k1, secretEnv: %s}], current: k1}\n", mpKEKEnv)
 	if kafka != "" {
-		fmt.Fprintf(&b, "kafka:\n  brokers: [%q]\n", kafka)
+		b.WriteString("kafka:\n  brokers:\n")
+		for _, addr := range strings.Split(kafka, ",") {
+			fmt.Fprintf(&b, "    - %q\n", addr)
+		}
 	}
 	fmt.Fprintf(&b, "sources:\n  - name: web\n    writeKey: %s\n", mpWriteKey)
 	b.WriteString("destinations:\n  - name: warehouse\n    type: clickhouse\n")
@@ -444,8 +448,9 @@ type loadProcess struct {
 	stdout *bytes.Buffer
 }
 
-// startLoad runs load_node.mjs against the API base URLs.
-func startLoad(t *testing.T, dir, tmp string, apis []string) *loadProcess {
+// startLoad runs load_node.mjs against the API base URLs; env (NAME=value)
+// overrides its settings, e.g. "SLUICE_RATE=400".
+func startLoad(t *testing.T, dir, tmp string, apis []string, env ...string) *loadProcess {
 	t.Helper()
 	logf, err := os.Create(filepath.Join(tmp, "load_node.log"))
 	if err != nil {
@@ -455,6 +460,7 @@ func startLoad(t *testing.T, dir, tmp string, apis []string) *loadProcess {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "SLUICE_HOSTS="+strings.Join(apis, ","), "SLUICE_WRITE_KEY="+mpWriteKey,
 		"SLUICE_USERS="+strconv.Itoa(mpUsers), "SLUICE_RATE=40", "SLUICE_MIN_MS=20000", "SLUICE_MAX_MS=120000")
+	cmd.Env = append(cmd.Env, env...) // the last of a duplicated name wins
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,18 @@
 // router writes a record for each "Segment Consent Preference Updated" event
 // (RecordFromEvent); the latest record per key wins, as compaction keeps it.
 //
+// # Consent follows identity
+//
+// The Store also follows the identities topic (ApplyLink, fed by the same
+// follower as suppression's identities): anonymousId → userId links. When
+// neither of an event's own ids has a record, Lookup takes the latest
+// record of the anonymousIds linked to its userId, or for an anonymousId
+// linked to a userId, that userId's record and then its other
+// anonymousIds'. A userId's own record always wins over linked ones: links
+// fill gaps, they never widen what the person decided while identified.
+// Each user's linked consent is resolved when a record or a link changes,
+// so a lookup is one map read. docs/destinations.md states the rules.
+//
 // # Categories as bits
 //
 // A workspace has at most 64 consent categories (config consent.categories);

@@ -44,12 +44,13 @@ type Store struct {
 	ready        atomic.Bool
 	n            atomic.Int64
 	shards       [storeShards]storeShard
+	links        links
 }
 
 // NewStore returns an empty, not-ready Store masking preferences with cats.
 // A change of categories needs a new Store, reloaded from the topic.
 func NewStore(cats *Categories) *Store {
-	s := &Store{cats: cats, seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed()}
+	s := &Store{cats: cats, seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), links: newLinks()}
 	for i := range s.shards {
 		s.shards[i].m = map[subjectKey]stored{}
 	}
@@ -100,6 +101,7 @@ func (s *Store) Apply(key, value []byte) error {
 			s.n.Add(-1)
 		}
 		sh.mu.Unlock()
+		s.anonymousChanged(k)
 		return nil
 	}
 	var v stored
@@ -116,6 +118,7 @@ func (s *Store) Apply(key, value []byte) error {
 	}
 	sh.m[k] = v
 	sh.mu.Unlock()
+	s.anonymousChanged(k)
 	return err
 }
 
@@ -127,10 +130,14 @@ func (s *Store) get(k subjectKey) (stored, bool) {
 	return v, ok
 }
 
-// Lookup returns the last known consent of an event's subject: the userId's
-// or the anonymousId's record (either id may be empty), whichever was
-// captured later; on a tie, only what both grant. Neither: unknown. Before
-// MarkCaughtUp it returns ErrNotReady with preferences granting nothing.
+// Lookup returns the last known consent of an event's subject. First the
+// records of the event's own ids: the userId's or the anonymousId's (either
+// may be empty), whichever was captured later; on a tie, only what both
+// grant. Without either, consent follows identity links (see linkedPrefs):
+// the latest record of the anonymousIds linked to the userId; for an event
+// with only an anonymousId linked to a userId, that userId's record, else
+// the latest of its anonymousIds'. None: unknown. Before MarkCaughtUp it
+// returns ErrNotReady with preferences granting nothing.
 func (s *Store) Lookup(workspace, userID, anonymousID string) (Prefs, error) {
 	if !s.Ready() {
 		return denyAll, ErrNotReady
@@ -150,6 +157,9 @@ func (s *Store) Lookup(workspace, userID, anonymousID string) (Prefs, error) {
 		return Prefs{Known: true, Granted: u.granted}, nil
 	case hasA:
 		return Prefs{Known: true, Granted: a.granted}, nil
+	}
+	if l, ok := s.linkedPrefs(workspace, userID, anonymousID); ok {
+		return Prefs{Known: true, Granted: l.granted}, nil
 	}
 	return Prefs{}, nil
 }

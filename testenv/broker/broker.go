@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -26,7 +27,14 @@ import (
 // on a random loopback port.
 type Config struct {
 	// Addr is the loopback host:port to listen on; default "127.0.0.1:0".
+	// With several Brokers, the others listen on the ports that follow
+	// (any free port each when Addr's port is 0).
 	Addr string
+	// Brokers is how many brokers the cluster has; default 1. Partition
+	// leaders and group coordinators spread over them, so clients work
+	// with several connections as they do on a real cluster (kfake does
+	// not replicate: a broker is not a failure domain).
+	Brokers int
 	// DataDir persists every topic, offset and group across restarts when set;
 	// empty keeps everything in memory.
 	DataDir string
@@ -70,6 +78,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("broker: Addr %q: the embedded broker listens on loopback only", c.Addr)
 		}
 	}
+	if c.Brokers < 0 || c.Brokers > 16 {
+		return fmt.Errorf("broker: Brokers %d: want 1 to 16 (0 means 1)", c.Brokers)
+	}
 	if c.Partitions < 0 {
 		return fmt.Errorf("broker: Partitions %d: must not be negative", c.Partitions)
 	}
@@ -97,7 +108,7 @@ func (c Config) Validate() error {
 // Broker is a running embedded broker.
 type Broker struct {
 	cluster *kfake.Cluster
-	addr    string
+	addrs   []string
 	cfg     Config
 	log     *slog.Logger
 
@@ -118,6 +129,13 @@ func Start(cfg Config) (*Broker, error) {
 		_, p, _ := net.SplitHostPort(cfg.Addr)
 		port, _ = strconv.Atoi(p)
 	}
+	nodes := max(cfg.Brokers, 1)
+	ports := make([]int, nodes)
+	for i := range ports {
+		if port != 0 {
+			ports[i] = port + i
+		}
+	}
 	partitions := cfg.Partitions
 	if partitions == 0 {
 		partitions = 3
@@ -127,8 +145,7 @@ func Start(cfg Config) (*Broker, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	opts := []kfake.Opt{
-		kfake.NumBrokers(1),
-		kfake.Ports(port),
+		kfake.Ports(ports...),
 		kfake.ClusterID("sluice-dev"),
 		kfake.DefaultNumPartitions(partitions),
 		kfake.AllowAutoTopicCreation(),
@@ -163,11 +180,11 @@ func Start(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("broker: start: %w", err)
 	}
 	addrs := c.ListenAddrs()
-	if len(addrs) != 1 {
+	if len(addrs) != nodes {
 		c.Close()
-		return nil, fmt.Errorf("broker: expected one listener, got %v", addrs)
+		return nil, fmt.Errorf("broker: expected %d listeners, got %v", nodes, addrs)
 	}
-	b := &Broker{cluster: c, addr: addrs[0], cfg: cfg, log: logger, cleanDone: make(chan struct{})}
+	b := &Broker{cluster: c, addrs: addrs, cfg: cfg, log: logger, cleanDone: make(chan struct{})}
 	every := cfg.CleanEvery
 	if every == 0 {
 		every = DefaultCleanEvery
@@ -182,8 +199,11 @@ func Start(cfg Config) (*Broker, error) {
 	return b, nil
 }
 
-// Addr is the host:port clients bootstrap from.
-func (b *Broker) Addr() string { return b.addr }
+// Addr is the host:port clients bootstrap from: the first broker's.
+func (b *Broker) Addr() string { return b.addrs[0] }
+
+// Addrs are every broker's host:port, in order.
+func (b *Broker) Addrs() []string { return slices.Clone(b.addrs) }
 
 // Cluster exposes the underlying kfake cluster for compaction (Compact) and
 // fault injection (ControlKey) in tests.

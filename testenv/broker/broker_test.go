@@ -152,3 +152,54 @@ func TestConsumerGroupSplitsPartitions(t *testing.T) {
 		}
 	}
 }
+
+// A cluster of several brokers spreads partition leaders over them, serves
+// produce and consume through every one, and keeps its data across a restart.
+func TestSeveralBrokers(t *testing.T) {
+	dir := t.TempDir()
+	b, err := broker.Start(broker.Config{Brokers: 3, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(b.Addrs()); got != 3 {
+		t.Fatalf("%d addresses, want 3", got)
+	}
+	createTopic(t, b, "spread", 6, nil)
+	adm := kadm.NewClient(newClient(t, b))
+	ctx := t.Context()
+	meta, err := adm.Metadata(ctx, "spread")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(meta.Brokers) != 3 {
+		t.Fatalf("metadata names %d brokers, want 3", len(meta.Brokers))
+	}
+	leaders := map[int32]bool{}
+	for _, p := range meta.Topics["spread"].Partitions {
+		leaders[p.Leader] = true
+	}
+	if len(leaders) < 2 {
+		t.Fatalf("every partition led by the same broker: %v", leaders)
+	}
+	pr := newClient(t, b, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	for i := range 60 {
+		if err := pr.ProduceSync(ctx, &kgo.Record{Topic: "spread", Value: fmt.Appendf(nil, "v%d", i)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Close()
+
+	b, err = broker.Start(broker.Config{Brokers: 3, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cl := newClient(t, b, kgo.ConsumeTopics("spread"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := map[string]bool{}
+	for _, r := range consumeN(t, cl, 60) {
+		got[string(r.Value)] = true
+	}
+	if len(got) != 60 {
+		t.Fatalf("read %d distinct values after the restart, want 60", len(got))
+	}
+}

@@ -101,7 +101,7 @@ func (b *Broker) cleanerClient() (*cleaner, error) {
 	if b.cleaner != nil {
 		return b.cleaner, nil
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(b.addr)}
+	opts := []kgo.Opt{kgo.SeedBrokers(b.addrs...)}
 	if len(b.cfg.Users) > 0 {
 		u := b.cfg.Users[0]
 		switch u.Mechanism {

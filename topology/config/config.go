@@ -45,8 +45,14 @@ type Source struct {
 	// TrackingPlan names the plan this source's events are validated against;
 	// empty means no plan.
 	TrackingPlan string `yaml:"trackingPlan"`
-	// RateLimit caps accepted events per second for this source; 0 is unlimited.
+	// RateLimit caps the events per second this source may send, counting
+	// refused input (a refused request or batch item costs one event);
+	// 0 is unlimited.
 	RateLimit float64 `yaml:"rateLimit"`
+	// DeadLettersPerSecond caps the dead-letter records this source's
+	// refused input writes; past it they are counted, not written.
+	// Default 10 (bursts of 10).
+	DeadLettersPerSecond float64 `yaml:"deadLettersPerSecond"`
 	// AllowedOrigins are the web origins ("https://shop.example", or
 	// "https://*.example.com" for its subdomains) whose pages may send with
 	// this write key; requests from other origins are refused. Empty: any.
@@ -56,6 +62,9 @@ type Source struct {
 	// to its /24, IPv6 to its /48), IPFull, or IPNone.
 	IP string `yaml:"ip"`
 }
+
+// DefaultDeadLettersPerSecond is Source.DeadLettersPerSecond's default.
+const DefaultDeadLettersPerSecond = 10
 
 // IP policies of a source.
 const (
@@ -69,6 +78,9 @@ var originRE = regexp.MustCompile(`^https?://(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9.-]*[a
 func (s Source) validate() error {
 	if s.RateLimit < 0 {
 		return fmt.Errorf("rateLimit: must not be negative")
+	}
+	if s.DeadLettersPerSecond < 0 {
+		return fmt.Errorf("deadLettersPerSecond: must not be negative")
 	}
 	for j, o := range s.AllowedOrigins {
 		if !originRE.MatchString(o) {
@@ -118,6 +130,10 @@ type Destination struct {
 	Settings map[string]any `yaml:"settings"`
 	// Filters run in order before delivery; see Filter.
 	Filters []Filter `yaml:"filters"`
+	// Retry is how long delivery retries when the destination fails.
+	Retry Retry `yaml:"retry"`
+	// Dedup is how long a delivered messageId is remembered and skipped.
+	Dedup Dedup `yaml:"dedup"`
 }
 
 // Filter is one destination filter. Exactly one field is set.
@@ -250,6 +266,12 @@ func (c Config) Validate() error {
 			if !categories[cat] {
 				return fmt.Errorf("config: destinations[%d].categories: %q is not in consent.categories", i, cat)
 			}
+		}
+		if err := d.Retry.validate(); err != nil {
+			return fmt.Errorf("config: destinations[%d].%w", i, err)
+		}
+		if err := d.Dedup.validate(); err != nil {
+			return fmt.Errorf("config: destinations[%d].%w", i, err)
 		}
 		for j, f := range d.Filters {
 			if err := f.validate(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -30,18 +31,40 @@ var names = topics.Names{Prefix: "sluice."}
 type hook struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
-	got    map[string]int // messageId → deliveries
-	status atomic.Int32   // answer; 0 means 200
+	got    map[string]int      // messageId → deliveries
+	keys   map[string][]string // messageId → Idempotency-Keys it came with, answered or not
+	status atomic.Int32        // answer; 0 means 200
+	hang   atomic.Bool         // hold every request until the client gives up
+	// hangAfterRead records the request's keys, then hangs: delivered, as
+	// far as the receiver knows, but never acknowledged.
+	hangAfterRead atomic.Bool
 }
 
 func newHook(t *testing.T) *hook {
-	h := &hook{got: map[string]int{}}
+	h := &hook{got: map[string]int{}, keys: map[string][]string{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The body is read first: the server then notices when the client
+		// gives up, which ends a hanging request.
+		body, _ := io.ReadAll(r.Body)
+		if h.hang.Load() {
+			<-r.Context().Done()
+			return
+		}
+		var ids struct{ Batch []struct{ MessageID string } }
+		_ = json.Unmarshal(body, &ids)
+		h.mu.Lock()
+		for _, e := range ids.Batch {
+			h.keys[e.MessageID] = append(h.keys[e.MessageID], r.Header.Get("Idempotency-Key"))
+		}
+		h.mu.Unlock()
+		if h.hangAfterRead.Load() {
+			<-r.Context().Done()
+			return
+		}
 		if s := h.status.Load(); s != 0 {
 			w.WriteHeader(int(s))
 			return
 		}
-		body, _ := io.ReadAll(r.Body)
 		var b struct {
 			Batch []struct{ MessageID string }
 		}
@@ -137,7 +160,7 @@ func (e *env) start(t *testing.T) {
 	}
 	eng, err := delivery.New(delivery.Config{
 		Seeds: []string{e.b.Addr()}, Workspace: e.ws, Destination: "hook", Sink: sink,
-		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxAttempts: 1000,
+		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -211,4 +234,16 @@ func TestPermanentFailureDeadLetters(t *testing.T) {
 	e.hook.status.Store(0)
 	e.route(t, "u9")
 	e.hook.waitFor(t, "m-u9")
+}
+
+// testLogger writes the engine's logs to the test's log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }

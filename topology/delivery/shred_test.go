@@ -81,7 +81,7 @@ func (e *sealedEnv) start(t *testing.T) {
 	}
 	eng, err := delivery.New(delivery.Config{
 		Seeds: []string{e.b.Addr()}, Workspace: e.ws, Destination: "hook", Sink: sink, Keyring: e.kr,
-		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, MaxAttempts: 1000,
+		RetryBase: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,11 @@ import (
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
+// DevInstance is the topology.Config.Instance of the dev process: one data
+// dir runs one dev process, so a restart after a crash finds its router's
+// transaction by this name and aborts it at once.
+const DevInstance = "dev"
+
 // Config configures `sluice dev`. The zero value uses DESIGN's defaults and
 // runs every role.
 type Config struct {
@@ -47,6 +52,9 @@ type Config struct {
 	MetricsAddr string
 	// KafkaAddr is the embedded broker's address; default "127.0.0.1:9092".
 	KafkaAddr string
+	// KafkaBrokers is how many brokers the embedded cluster has, on the
+	// ports following KafkaAddr's; default 1.
+	KafkaBrokers int
 	// ClickHouseAddr is the local ClickHouse HTTP interface; default "127.0.0.1:8123".
 	ClickHouseAddr string
 	// Logger receives logs; default discards.
@@ -56,7 +64,8 @@ type Config struct {
 // Info says where a running dev stack is and how to talk to it.
 type Info struct {
 	// API is the tracking and admin API's URL; empty without the api role.
-	API        string
+	API string
+	// Kafka is the embedded brokers' host:port list, comma-separated.
 	Kafka      string
 	ClickHouse string
 	Database   string
@@ -136,7 +145,7 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 	}
 	adminToken := secrets.AdminToken
 
-	b, err := broker.Start(broker.Config{Addr: cfg.KafkaAddr, DataDir: dir.sub("kafka"), Partitions: int(ws.Partitions), Logger: log})
+	b, err := broker.Start(broker.Config{Addr: cfg.KafkaAddr, Brokers: cfg.KafkaBrokers, DataDir: dir.sub("kafka"), Partitions: int(ws.Partitions), Logger: log})
 	if err != nil {
 		return fmt.Errorf("dev: kafka on %s: %w", cfg.KafkaAddr, err)
 	}
@@ -152,12 +161,12 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 	}
 	ws.Destinations = localClickHouse(ws.Destinations, ch.Addr())
 
-	conn := cluster.Plain(b.Addr())
+	conn := cluster.Plain(b.Addrs()...)
 	if err := applyTopics(ctx, conn, ws); err != nil {
 		return fmt.Errorf("dev: %w", err)
 	}
 	info := Info{
-		Kafka:      b.Addr(),
+		Kafka:      strings.Join(b.Addrs(), ","),
 		ClickHouse: ch.URL(),
 		Database:   Database,
 		WriteKeys:  map[string]string{},
@@ -168,7 +177,7 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 		info.WriteKeys[s.Name] = s.WriteKey
 	}
 	run := topology.Config{Cluster: conn, Workspace: ws, Roles: cfg.Roles, AdminToken: adminToken, Logger: log,
-		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, Instance: DevInstance}
 	if run.Keyring, err = dir.devKeyring(ws); err != nil {
 		return err
 	}

@@ -133,6 +133,10 @@ type Regulation struct {
 	// and by when the compacted topics drop the tombstoned values (purge.go).
 	// Nil before, and for types that do not delete.
 	Purge *Purge `json:"purge,omitempty"`
+	// LateLinks are the anonymousIds linked to the subjects after the end,
+	// each with the regulation filed for it (SUPPRESS_WITH_DELETE* only;
+	// see followLinks).
+	LateLinks []LateLink `json:"lateLinks,omitempty"`
 }
 
 // Purge is what happens to a regulation's deleted data after its end.

@@ -73,6 +73,9 @@ func (r *runner) purgePoll() time.Duration { return max(r.cfg.PollInterval, time
 func (r *runner) purgeLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		changed := r.store.changes()
+		if err := r.followLinks(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("regulator: following identity links of ended regulations", "err", err)
+		}
 		open, err := r.purgePass(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.log.Warn("regulator: recording purges", "err", err)

@@ -187,6 +187,9 @@ func (e *env) readDest(t *testing.T, want map[string]int) map[string]*delivered 
 				t.Errorf("%s holds an undecodable record: %v", r.Topic, err)
 				return
 			}
+			if h, ok := topics.MessageHashOf(r.Headers); !ok || h != topics.MessageHash(ev.Workspace, ev.MessageID) {
+				t.Errorf("%s record of %s lacks the messageId hash header (%x, %v)", r.Topic, ev.MessageID, h, ok)
+			}
 			out[d].byMessage[ev.MessageID]++
 			out[d].byUser[ev.UserID] = append(out[d].byUser[ev.UserID], ev.MessageID)
 			out[d].values[ev.MessageID] = string(r.Value)

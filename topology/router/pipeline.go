@@ -149,6 +149,7 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 	fev := filter.Event{Type: string(ev.Type), Event: ev.Event, UserID: ev.UserID, AnonymousID: ev.AnonymousID,
 		MessageID: ev.MessageID, Properties: ev.Properties, Context: ev.Context, Traits: ev.Traits}
 	routed := 0
+	var midHeader []kgo.RecordHeader // the messageId hash every dest.* record carries
 	for i := range p.dests {
 		d := &p.dests[i]
 		if d.mask != 0 && !eventPrefs.Known && !storedLoaded {
@@ -181,7 +182,10 @@ func (p *pipeline) route(s *scratch, rec *kgo.Record, seen func(workspace, messa
 		if v, ok = p.seal(s, rec, v); !ok {
 			continue
 		}
-		out = append(out, &kgo.Record{Topic: d.topic, Key: rec.Key, Value: v})
+		if midHeader == nil {
+			midHeader = []kgo.RecordHeader{topics.MessageHashHeader(ev.Workspace, ev.MessageID)}
+		}
+		out = append(out, &kgo.Record{Topic: d.topic, Key: rec.Key, Value: v, Headers: midHeader})
 		routed++
 	}
 	m.routed(routed)
@@ -268,6 +272,7 @@ func (p *pipeline) link(ev *schemas.Event, anonymousID string, out []*kgo.Record
 		return out
 	}
 	p.identities.Apply(key, value)
+	p.consent.Link(ev.Workspace, anonymousID, ev.UserID)
 	return append(out, &kgo.Record{Topic: p.names.Of(topics.Identities), Key: key, Value: value})
 }
 

@@ -71,7 +71,9 @@ type Config struct {
 	// Group is the consumer group id; default "sluice-router".
 	Group string
 	// TransactionalID identifies this member's producer; default
-	// "<Group>-<random>". Give each process its own.
+	// "<Group>-<random>". Give each process its own; keeping it across a
+	// process's restarts lets the restarted router abort at start the
+	// transaction its crashed predecessor left open.
 	TransactionalID string
 	// MaxPollRecords bounds one transaction's batch; default 50,000. It is
 	// also the bound on records buffered in memory per member. Larger
@@ -196,7 +198,7 @@ func New(cfg Config) (*Router, error) {
 	}
 	handlers := map[string]tables.Handler{
 		names.Of(topics.Suppressions): logApply("suppressions", table.Apply),
-		names.Of(topics.Identities):   logApply("identities", ids.Apply),
+		names.Of(topics.Identities):   logApply("identities", tables.ApplyLink(ids, store)),
 		names.Of(topics.Consent):      logApply("consent", store.Apply),
 		names.Of(topics.Profiles):     logApply("profiles", profileStore.Apply),
 	}
@@ -269,6 +271,16 @@ func (r *Router) Run(ctx context.Context) error {
 		return fmt.Errorf("router: %w", err)
 	}
 	defer sess.Close()
+	// Initializing the producer now, not at the first batch, aborts at once
+	// a transaction left open by a crashed member of the same
+	// TransactionalID, which would otherwise hold back the read-committed
+	// readers of its outputs until TransactionTimeout.
+	if _, _, err := sess.Client().ProducerID(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("router: initializing the transactional producer: %w", err)
+	}
 	bg.Add(1)
 	go func() { defer bg.Done(); r.watchLag(ctx, kadm.NewClient(sess.Client())) }()
 	r.ready.Store(true)
