@@ -104,3 +104,34 @@ func TestExportUserAsJSONLinesAndCSV(t *testing.T) {
 		t.Fatalf("anonymous export (%d lines):\n%s", n, w.Body)
 	}
 }
+
+// After a deletion, an export of the person finds nothing in any store but
+// the suppression that keeps their events out (and says why it is kept).
+func TestExportAfterDeletionHoldsOnlyTheSuppression(t *testing.T) {
+	e := newEnv(t, nil)
+	s := openService(t, e.b, e.cfg)
+	h := NewHandler(s)
+	before := exportOf(t, h, "/v1/users/u1/export").Body.String()
+	if !strings.Contains(before, `"source":"clickhouse"`) {
+		t.Fatalf("nothing to delete: %s", before)
+	}
+	id := e.file(t, s, SuppressWithDelete, "u1")
+	runRegulator(t, s)
+	if r := waitFor(t, s, id, terminal); r.OverallStatus != Finished {
+		t.Fatalf("%s: %+v", r.OverallStatus, r)
+	}
+	for _, path := range []string{"/v1/users/u1/export", "/v1/users/a1/export?subjectType=ANONYMOUS_ID"} {
+		var stores []string
+		sc := bufio.NewScanner(exportOf(t, h, path).Body)
+		for sc.Scan() {
+			var l ExportLine
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				t.Fatalf("line %q: %v", sc.Text(), err)
+			}
+			stores = append(stores, l.Source+" "+l.Table+l.Topic)
+		}
+		if !slices.Equal(stores, []string{"kafka sluice.suppressions"}) {
+			t.Errorf("%s after the deletion: %q, want the suppression only", path, stores)
+		}
+	}
+}
