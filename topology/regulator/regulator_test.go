@@ -353,6 +353,12 @@ func TestRegulatorKilledHalfWayResumes(t *testing.T) {
 	if n := rowsOf(t, e.conn, "tracks", "anonymous_id", "a1"); n != 0 {
 		t.Errorf("%d rows of a1 after resuming", n)
 	}
+	// The receipt keeps the count taken before the deletion, not the zero a
+	// recount after the kill would find: u1's 3 tracks, page and user, and
+	// a1's track.
+	if ck := r.step(StepClickHouse).Receipt; ck == nil || *ck.RowsBefore != 6 || *ck.RowsAfter != 0 {
+		t.Errorf("clickhouse receipt after the kill: %+v", ck)
+	}
 }
 
 func TestTwoRegulatorsShareTheWork(t *testing.T) {
