@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/sinks/clickhouse"
 	"github.com/sluicehq/sluice/topology/config"
 	"github.com/sluicehq/sluice/topology/regulator"
+	"github.com/sluicehq/sluice/topology/topics"
 )
 
 // regulatorRole carries out regulations. Regulators share the regulations
@@ -87,7 +88,7 @@ func openRegulations(ctx context.Context, e env, erased func(id, detail string))
 	r.svc, err = regulator.Open(ctx, regulator.Config{
 		Workspace: e.ws.Workspace, Brokers: e.conn.Seeds, ClientOpts: e.conn.Opts,
 		Topics: e.names(), Warehouse: warehouse, Destinations: dests, Logger: e.log,
-		Keyring: e.keyring, UnattributedTTL: e.ws.Topics.StreamRetention.Duration, Erased: erased,
+		Keyring: e.keyring, UnattributedTTL: topics.StreamRetention(e.ws), Erased: erased,
 	})
 	if err != nil {
 		return nil, err

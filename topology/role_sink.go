@@ -35,7 +35,7 @@ func newSinkRole(ctx context.Context, e env) (_ *sinkRole, err error) {
 		}
 	}()
 	for _, d := range e.ws.Destinations {
-		sink, err := openSink(ctx, d, sinkEnv{conn: e.conn, plans: plans, log: e.log})
+		sink, err := openSink(ctx, d, sinkEnv{conn: e.conn, plans: plans, retention: warehouseRetention(e.ws), log: e.log})
 		if err != nil {
 			return nil, err
 		}

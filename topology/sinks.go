@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/sluicehq/sluice/schemas/plan"
 	"github.com/sluicehq/sluice/sinks"
@@ -23,7 +24,10 @@ type sinkEnv struct {
 	// plans resolves tracking-plan versions for typed warehouse tables; nil
 	// writes none.
 	plans *planstore.Reader
-	log   *slog.Logger
+	// retention is how long the warehouse keeps each source's rows
+	// (warehouseRetention); the zero value keeps them forever.
+	retention clickhouse.Retention
+	log       *slog.Logger
 }
 
 // openSink opens the sink a configured destination delivers through.
@@ -35,6 +39,7 @@ func openSink(ctx context.Context, d config.Destination, env sinkEnv) (sinks.Sin
 			return nil, err
 		}
 		cfg.Plans = planLookup(env.plans)
+		cfg.Retention = env.retention
 		cfg.Logger = env.log
 		return clickhouse.Open(ctx, cfg)
 	case config.DestinationWebhook:
@@ -56,6 +61,19 @@ func openSink(ctx context.Context, d config.Destination, env sinkEnv) (sinks.Sin
 		return kafka.Open(ctx, cfg)
 	}
 	return nil, fmt.Errorf("destination %s: unknown type %q", d.Name, d.Type)
+}
+
+// warehouseRetention is the workspace's retention as the warehouse applies
+// it: each source's own, and the workspace's for every other source (those
+// no longer configured included).
+func warehouseRetention(ws config.Config) clickhouse.Retention {
+	r := clickhouse.Retention{Default: ws.Retention.Duration, Sources: map[string]time.Duration{}}
+	for _, s := range ws.Sources {
+		if s.Retention.Duration > 0 {
+			r.Sources[s.Name] = s.Retention.Duration
+		}
+	}
+	return r
 }
 
 // planLookup answers the warehouse's plan lookups from every version the

@@ -16,8 +16,8 @@ import (
 
 // catalog is what the sink knows of its database: every table's columns, as
 // system.columns reports them, and the typed-table layout of every schema
-// version met. DDL runs under mu; tables are only ever created or given new
-// columns, never dropped or altered otherwise.
+// version met. DDL runs under mu; tables are only ever created, given new
+// columns or retyped typed paths, and given the retention TTL; never dropped.
 type catalog struct {
 	conn driver.Conn
 	ddl  ddl
@@ -147,8 +147,9 @@ func missingColumns(have map[string]string, cols []column) []column {
 	return out
 }
 
-// ensureCore creates and migrates the core tables and returns, per table,
-// the columns inserts name. A core column whose type differs from sluice's
+// ensureCore creates and migrates the core tables, brings every table's
+// retention TTL in line (alignRetention), and returns, per core table, the
+// columns inserts name. A core column whose type differs from sluice's
 // (but for the JSON column mode, which the existing table decides) stops
 // the sink from opening: someone changed the table by hand. shards is the
 // cluster's shard count (0 without a cluster); with the tables already
@@ -186,6 +187,9 @@ func (c *catalog) ensureCore(ctx context.Context, shards int) (map[string][]ch.C
 			}
 		}
 		out[t.name] = cols
+	}
+	if err := c.alignRetention(ctx); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -77,6 +77,11 @@ type Config struct {
 	// query): Delete sets each table's part cleanup to finish within it
 	// (see purgeSettings); default 10m. Setting `purgeWithin`.
 	PurgeWithin time.Duration
+	// Retention deletes a source's rows from every table once their
+	// received_at is older than the source's retention (a TTL, applied by
+	// ClickHouse's merges: see the package doc); default none, rows are
+	// kept forever. Not a setting: it comes from the workspace's sources.
+	Retention Retention
 
 	// Plans looks up tracking-plan versions for typed per-event tables; nil
 	// writes no typed tables.
@@ -221,6 +226,9 @@ func (c Config) Validate() error {
 		return errors.New("clickhouse: dialTimeout and queryTimeout must not be negative")
 	case c.PurgeWithin < 0 || c.PurgeWithin > 0 && c.PurgeWithin < 5*time.Second:
 		return errors.New("clickhouse: purgeWithin: at least 5s (ClickHouse counts part cleanup in whole seconds)")
+	}
+	if err := c.Retention.validate(); err != nil {
+		return err
 	}
 	switch c.Compression {
 	case "lz4", "zstd", "none":

@@ -219,6 +219,9 @@ type ddl struct {
 	jsonType    string // "JSON" or "String"
 	dedupWindow int
 	purgeWithin time.Duration // see purgeSettings
+	// ttl is the TTL clause of tables with source and received_at columns
+	// (see Retention.ttl); "" for none.
+	ttl string
 }
 
 // localPrefix names the local table under a Distributed one on a sharded
@@ -235,7 +238,7 @@ const localPrefix = "local_"
 const shardingKey = "cityHash64(if(user_id = '', anonymous_id, user_id))"
 
 func newDDL(c Config) ddl {
-	d := ddl{database: c.Database, cluster: c.Cluster, jsonType: "JSON", dedupWindow: c.DedupWindow, purgeWithin: c.PurgeWithin}
+	d := ddl{database: c.Database, cluster: c.Cluster, jsonType: "JSON", dedupWindow: c.DedupWindow, purgeWithin: c.PurgeWithin, ttl: c.Retention.ttl()}
 	if c.JSONColumns == JSONString {
 		d.jsonType = "String"
 	}
@@ -329,6 +332,9 @@ func (d ddl) createTable(t *table) string {
 		b.WriteString("PARTITION BY " + t.partitionBy + "\n")
 	}
 	b.WriteString("ORDER BY (" + t.orderBy + ")\n")
+	if d.ttl != "" && retentionTable(t.columns) {
+		b.WriteString("TTL " + d.ttl + "\n")
+	}
 	window := "non_replicated_deduplication_window"
 	if d.cluster != "" {
 		window = "replicated_deduplication_window"

@@ -28,6 +28,22 @@
 // value ClickHouse refuses fails its row alone (the insert is halved until
 // the row is found); the Write then returns a *sinks.BatchError.
 //
+// # Retention
+//
+// Config.Retention (the workspace's and its sources' retention) becomes a
+// TTL on every table with source and received_at columns: one DELETE rule
+// per retention, naming its sources, and the default's rule for every other
+// source (Retention.ttl). Tables are created with it; at Open every such
+// MergeTree table in the database whose TTL (read from system.tables'
+// engine_full) differs gets ALTER TABLE … MODIFY TTL or REMOVE TTL, whose
+// mutation rewrites its parts without the rows the new rule expires.
+// ClickHouse deletes rows expiring later in its background TTL merges, one
+// per partition as soon as a part holds expired rows and then at most every
+// merge_with_ttl_timeout (default 4h), which sluice leaves as it is: rows go
+// within about that long after expiring when merges keep up. Running
+// MATERIALIZE TTL on a schedule would rewrite whole tables to gain little
+// over that bound, so the sink does not.
+//
 // # Deleting
 //
 // A Warehouse is the one place that deletes, counts and exports data

@@ -22,6 +22,10 @@ type Config struct {
 	TopicPrefix string `yaml:"topicPrefix"`
 	// Partitions is the partition count of topics sluice creates. Default 3.
 	Partitions int32 `yaml:"partitions"`
+	// Retention is how long every source's events are kept (in the
+	// warehouse tables and the stream topics) unless the source sets its
+	// own; see Retentions. Default (absent or 0): kept forever.
+	Retention Duration `yaml:"retention"`
 	// Kafka is the cluster `sluice run` connects to; `sluice dev` ignores it.
 	Kafka Kafka `yaml:"kafka"`
 	// Topics are the settings `sluice topics apply` creates topics with.
@@ -61,6 +65,10 @@ type Source struct {
 	// carries none, from the request's address: IPTruncated (default: IPv4
 	// to its /24, IPv6 to its /48), IPFull, or IPNone.
 	IP string `yaml:"ip"`
+	// Retention overrides the workspace's retention for this source's
+	// events ("30d", "90d", "3y"); see Config.Retentions. Default: the
+	// workspace's.
+	Retention Duration `yaml:"retention"`
 }
 
 // DefaultDeadLettersPerSecond is Source.DeadLettersPerSecond's default.
@@ -218,6 +226,9 @@ func (c Config) Validate() error {
 	if err := c.Encryption.validate(); err != nil {
 		return fmt.Errorf("config: encryption.%w", err)
 	}
+	if err := c.Retention.validateRetention(); err != nil {
+		return fmt.Errorf("config: retention %w", err)
+	}
 	keys := map[string]string{}
 	names := map[string]bool{}
 	for i, s := range c.Sources {
@@ -237,6 +248,9 @@ func (c Config) Validate() error {
 		keys[s.WriteKey] = s.Name
 		if err := s.validate(); err != nil {
 			return fmt.Errorf("config: sources[%d].%w", i, err)
+		}
+		if err := s.Retention.validateRetention(); err != nil {
+			return fmt.Errorf("config: sources[%s].retention %w", s.Name, err)
 		}
 	}
 	switch c.Consent.WhenMissing {
@@ -278,6 +292,24 @@ func (c Config) Validate() error {
 				return fmt.Errorf("config: destinations[%d].filters[%d]: %w", i, j, err)
 			}
 		}
+		if err := c.outlastsRetries(d); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	return nil
+}
+
+// outlastsRetries checks that the streams keep an event longer than d
+// retries it: they keep events no longer than topics.streamRetention or the
+// shortest retention, and an event waiting out an outage must not expire
+// from dest.<name> before it is delivered.
+func (c Config) outlastsRetries(d Destination) error {
+	horizon := d.Retry.WithDefaults().Horizon.Duration
+	if r := c.Topics.StreamRetention.Duration; r > 0 && r <= horizon {
+		return fmt.Errorf("topics.streamRetention %s: must exceed destinations[%s].retry.horizon %s, or events waiting out an outage expire undelivered", c.Topics.StreamRetention, d.Name, Duration{Duration: horizon})
+	}
+	if r, ok := c.ShortestRetention(); ok && r <= horizon {
+		return fmt.Errorf("retention %s: must exceed destinations[%s].retry.horizon %s: the streams keep events no longer than the shortest retention, and events waiting out an outage would expire undelivered", Duration{Duration: r}, d.Name, Duration{Duration: horizon})
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -94,8 +95,9 @@ func (t Topics) validate() error {
 }
 
 // Duration is a length of time in the config, written as a Go duration
-// ("168h", "90m") or with whole days in front ("7d", "1d12h"). It must be
-// positive and at least a millisecond, the unit of Kafka's topic configs.
+// ("168h", "90m") or with whole years (365 days) or days in front ("3y",
+// "7d", "1d12h"). It must be positive and at least a millisecond, the unit
+// of Kafka's topic configs.
 type Duration struct {
 	time.Duration
 	// bad is text that did not parse; validate reports it under the
@@ -123,11 +125,20 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the duration as String does.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// String writes whole days as "7d", anything else as time.Duration does.
+// Units of ParseDuration beyond time.ParseDuration's.
+const (
+	Day  = 24 * time.Hour
+	Year = 365 * Day
+)
+
+// String writes whole years as "3y", whole days as "7d", anything else as
+// time.Duration does.
 func (d Duration) String() string {
-	const day = 24 * time.Hour
-	if d.Duration > 0 && d.Duration%day == 0 {
-		return strconv.FormatInt(int64(d.Duration/day), 10) + "d"
+	switch {
+	case d.Duration > 0 && d.Duration%Year == 0:
+		return strconv.FormatInt(int64(d.Duration/Year), 10) + "y"
+	case d.Duration > 0 && d.Duration%Day == 0:
+		return strconv.FormatInt(int64(d.Duration/Day), 10) + "d"
 	}
 	return d.Duration.String()
 }
@@ -142,28 +153,45 @@ func (d Duration) validate() error {
 	return nil
 }
 
-// ParseDuration parses a Go duration with an optional leading count of days:
-// "7d", "1d12h", "168h", "90m".
+// ParseDuration parses a Go duration with optional leading counts of years
+// (of 365 days) and days: "3y", "1y30d", "7d", "1d12h", "168h", "90m".
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	var days time.Duration
-	if i := strings.IndexByte(s, 'd'); i > 0 {
+	orig := s
+	var whole time.Duration
+	counted := false
+	for _, u := range []struct {
+		suffix byte
+		unit   time.Duration
+		name   string
+	}{{'y', Year, "years"}, {'d', Day, "days"}} {
+		i := strings.IndexByte(s, u.suffix)
+		if i <= 0 {
+			continue
+		}
 		n, err := strconv.ParseUint(s[:i], 10, 32)
 		if err != nil {
-			return 0, fmt.Errorf("duration %q: days must be a whole number", s)
+			return 0, fmt.Errorf("duration %q: %s must be a whole number", orig, u.name)
 		}
-		days = time.Duration(n) * 24 * time.Hour
+		if time.Duration(n) > (math.MaxInt64-whole)/u.unit {
+			return 0, fmt.Errorf("duration %q: too long", orig)
+		}
+		whole += time.Duration(n) * u.unit
+		counted = true
 		s = s[i+1:]
-		if s == "" {
-			return days, nil
-		}
+	}
+	if counted && s == "" {
+		return whole, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		return 0, err
 	}
-	if days > 0 && d < 0 {
-		return 0, fmt.Errorf("duration %q: days and a negative rest", s)
+	if counted && d < 0 {
+		return 0, fmt.Errorf("duration %q: days and a negative rest", orig)
 	}
-	return days + d, nil
+	if d > math.MaxInt64-whole {
+		return 0, fmt.Errorf("duration %q: too long", orig)
+	}
+	return whole + d, nil
 }

@@ -3,9 +3,11 @@ package topics_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -303,6 +305,55 @@ func TestAlteredConfigIsPlannedAndFixed(t *testing.T) {
 	if consent["delete.retention.ms"] != "3600000" || consent["max.message.bytes"] != "2000000" {
 		t.Errorf("consent after apply: delete.retention.ms %s (want 3600000), max.message.bytes %s (want 2000000, untouched)",
 			consent["delete.retention.ms"], consent["max.message.bytes"])
+	}
+	wantAll(t, actions(t, adm, specs), topics.OK)
+}
+
+// A source given a retention shorter than the streams' shortens them: plan
+// shows it, apply sets it, and the next plan has nothing left to do.
+func TestSourceRetentionShortensTheStreams(t *testing.T) {
+	b := broker.ForTest(t)
+	adm := admin(t, b)
+	if _, err := topics.Apply(t.Context(), adm, topics.ForConfig(workspace)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := workspace
+	cfg.Sources = []config.Source{{Name: "web", WriteKey: "k", Retention: config.D(36 * time.Hour)}}
+	specs := topics.ForConfig(cfg)
+	steps, err := topics.Plan(t.Context(), adm, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streams := []string{"sluice.events.raw", "sluice.violations", "sluice.deadletter", "sluice.dest.warehouse"}
+	var out bytes.Buffer
+	if err := steps.WriteText(&out, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range steps {
+		want := topics.OK
+		if slices.Contains(streams, st.Spec.Name) {
+			want = topics.Alter
+			if len(st.Diffs) != 1 || st.Diffs[0] != (topics.Diff{Key: "retention.ms", Current: "604800000", Wanted: "129600000"}) {
+				t.Errorf("%s diffs %+v", st.Spec.Name, st.Diffs)
+			}
+		}
+		if st.Action != want {
+			t.Errorf("%s: %s, want %s", st.Spec.Name, st.Action, want)
+		}
+	}
+	if want := "alter  sluice.events.raw      retention.ms 604800000 (7d) → 129600000 (36h)\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("plan lacks %q:\n%s", want, out.String())
+	}
+	if _, err := topics.Apply(t.Context(), adm, specs); err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range streams {
+		if got := readConfigs(t, adm, topic)["retention.ms"]; got != "129600000" {
+			t.Errorf("%s retention.ms %s after apply, want 129600000", topic, got)
+		}
+	}
+	if got := readConfigs(t, adm, "sluice.audit")["retention.ms"]; got != "34560000000" {
+		t.Errorf("audit retention.ms %s, want 34560000000 (untouched)", got)
 	}
 	wantAll(t, actions(t, adm, specs), topics.OK)
 }

@@ -4,7 +4,9 @@
 // checked by every role at start (Check).
 //
 // Streams (events.raw, dest.*, violations, deadletter) have cleanup.policy
-// delete and expire after topics.streamRetention. Tables (tracking-plans,
+// delete and expire after topics.streamRetention, or the shortest retention
+// the workspace or a source sets if that is shorter (StreamRetention): no
+// stream keeps an event longer than its source allows. Tables (tracking-plans,
 // suppressions, consent, profiles, identities, regulations, keys,
 // admin-tokens) have cleanup.policy compact and never expire by age or size:
 // retention.ms and retention.bytes are -1, set explicitly because some
@@ -142,7 +144,20 @@ func ForConfig(cfg config.Config) []Spec {
 	for i, d := range cfg.Destinations {
 		dests[i] = d.Name
 	}
-	return Names{Prefix: cfg.TopicPrefix}.specs(cfg.Partitions, cfg.Topics, dests)
+	t := cfg.Topics
+	t.StreamRetention = config.D(StreamRetention(cfg))
+	return Names{Prefix: cfg.TopicPrefix}.specs(cfg.Partitions, t, dests)
+}
+
+// StreamRetention is retention.ms of the streams: topics.streamRetention,
+// or the shortest retention of the workspace and its sources (see
+// config.Config.ShortestRetention) when that is shorter.
+func StreamRetention(cfg config.Config) time.Duration {
+	r := cfg.WithDefaults().Topics.StreamRetention.Duration
+	if shortest, ok := cfg.ShortestRetention(); ok && shortest < r {
+		return shortest
+	}
+	return r
 }
 
 // All lists every topic a workspace needs, as ForConfig does, with the

@@ -93,3 +93,36 @@ func TestAllIsForConfigOfTheDefaults(t *testing.T) {
 		t.Errorf("%s retention.ms %s, want 604800000", got[0].Name, r)
 	}
 }
+
+// No stream keeps an event longer than its source's retention: the streams'
+// retention.ms is the shortest of topics.streamRetention and the retentions
+// of the workspace and its sources; tables and the audit trail keep theirs.
+func TestStreamRetentionIsTheShortestSourceRetention(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name string
+		cfg  config.Config
+		want string
+	}{
+		{"no retention", config.Config{}, "604800000"},
+		{"a source shorter", config.Config{Sources: []config.Source{
+			{Name: "web", Retention: config.D(90 * day)}, {Name: "ios", Retention: config.D(36 * time.Hour)}}}, "129600000"},
+		{"the workspace shorter", config.Config{Retention: config.D(2 * day), Sources: []config.Source{{Name: "web", Retention: config.D(90 * day)}}}, "172800000"},
+		{"all longer than streamRetention", config.Config{Retention: config.D(30 * day)}, "604800000"},
+		{"streamRetention shorter", config.Config{Retention: config.D(30 * day), Topics: config.Topics{StreamRetention: config.D(day)}}, "86400000"},
+	} {
+		tc.cfg.Destinations = []config.Destination{{Name: "warehouse"}}
+		for _, s := range topics.ForConfig(tc.cfg) {
+			want := tc.want
+			switch {
+			case s.Compacted:
+				want = "-1"
+			case s.Name == "sluice.audit":
+				want = "34560000000"
+			}
+			if got := s.Configs["retention.ms"]; got != want {
+				t.Errorf("%s: %s retention.ms %s, want %s", tc.name, s.Name, got, want)
+			}
+		}
+	}
+}
