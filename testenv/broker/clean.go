@@ -76,6 +76,21 @@ func (b *Broker) Clean(ctx context.Context) error {
 	return nil
 }
 
+// abortStaleRoll starts the cleaner's producer at once, so that a roll a killed process left open on this data dir is
+// aborted now rather than holding every read-committed reader of the
+// compacted topics back until its timeout. It runs before Start returns.
+func (b *Broker) abortStaleRoll(ctx context.Context) error {
+	b.cleanMu.Lock()
+	defer b.cleanMu.Unlock()
+	c, err := b.cleanerClient()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, rollTxnTimeout)
+	defer cancel()
+	return c.initProducer(ctx)
+}
+
 // cleanLoop cleans every interval until ctx ends.
 func (b *Broker) cleanLoop(ctx context.Context, every time.Duration) {
 	defer close(b.cleanDone)
@@ -221,22 +236,39 @@ func (c *cleaner) roll(ctx context.Context, topics []string) error {
 	return nil
 }
 
+// rollTxnTimeout bounds how long a roll's transaction may stay open: a roll
+// takes milliseconds, and a transaction left open (the process died between
+// its steps) holds back every read-committed reader of the partitions it
+// added until the broker aborts it.
+const rollTxnTimeout = 10 * time.Second
+
+// initProducer starts the cleaner's transactional producer: a new epoch of
+// rollTxnID, which aborts any transaction of the id still open, such as one
+// a previous process on the same data dir left when it was killed mid-roll.
+func (c *cleaner) initProducer(ctx context.Context) error {
+	txnID := rollTxnID
+	init := kmsg.NewPtrInitProducerIDRequest()
+	init.TransactionalID = &txnID
+	init.TransactionTimeoutMillis = int32(rollTxnTimeout.Milliseconds())
+	resp, err := init.RequestWith(ctx, c.cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err != nil {
+		return fmt.Errorf("broker: cleaner: starting its producer: %w", err)
+	}
+	c.pid, c.epoch = resp.ProducerID, resp.ProducerEpoch
+	return nil
+}
+
 // commitEmpty commits a transaction that wrote nothing to the partitions:
 // the broker writes its commit marker to each.
 func (c *cleaner) commitEmpty(ctx context.Context, parts map[string][]int32) error {
 	txnID := rollTxnID
 	if c.pid < 0 {
-		init := kmsg.NewPtrInitProducerIDRequest()
-		init.TransactionalID = &txnID
-		init.TransactionTimeoutMillis = 60_000
-		resp, err := init.RequestWith(ctx, c.cl)
-		if err == nil {
-			err = kerr.ErrorForCode(resp.ErrorCode)
+		if err := c.initProducer(ctx); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("broker: cleaner: starting its producer: %w", err)
-		}
-		c.pid, c.epoch = resp.ProducerID, resp.ProducerEpoch
 	}
 	add := kmsg.NewPtrAddPartitionsToTxnRequest()
 	add.TransactionalID, add.ProducerID, add.ProducerEpoch = txnID, c.pid, c.epoch

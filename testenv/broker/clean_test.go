@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -221,5 +222,61 @@ func TestCompactedTopicsNeverExpire(t *testing.T) {
 	}
 	if o := starts["stream"][0].Offset; o == 0 {
 		t.Error("stream: a delete-policy topic kept month-old records past retention.ms: the check proves nothing")
+	}
+}
+
+// A roll the cleaner left open when its process died (its transaction
+// restored by the next broker on the data dir) is aborted before Start
+// returns: it does not hold the compacted topics' read-committed readers
+// back until its timeout.
+func TestStartAbortsARollLeftOpen(t *testing.T) {
+	dir := t.TempDir()
+	b, err := broker.Start(broker.Config{DataDir: dir, CleanEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	createTopic(t, b, "table", 1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")})
+	// The cleaner's transactional id, mid-roll: a transaction holding a
+	// record of the partition, never ended.
+	roll, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("sluice.broker.log-cleaner"),
+		kgo.TransactionTimeout(10*time.Minute), kgo.DefaultProduceTopic("table"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roll.Close()
+	if err := roll.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := roll.ProduceSync(t.Context(), &kgo.Record{Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close() // the transaction is saved open, as after a kill mid-roll
+
+	b2, err := broker.Start(broker.Config{DataDir: dir, CleanEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b2.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	end, err := adm.ListEndOffsets(t.Context(), "table")
+	if err == nil {
+		err = end.Error()
+	}
+	stable, err2 := adm.ListCommittedOffsets(t.Context(), "table")
+	if err = errors.Join(err, err2); err == nil {
+		err = stable.Error()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := end.Lookup("table", 0)
+	s, _ := stable.Lookup("table", 0)
+	if e.Offset == 0 || s.Offset != e.Offset {
+		t.Fatalf("after the restart: end offset %d, last stable offset %d: the roll is still open", e.Offset, s.Offset)
 	}
 }
