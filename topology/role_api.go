@@ -39,7 +39,7 @@ func newAPIRole(ctx context.Context, e env, cfg Config) (_ *apiRole, err error) 
 			r.close()
 		}
 	}()
-	prod, err := e.conn.NewClient(api.ProducerOpts(apiProduceTimeout)...)
+	prod, err := e.conn.NewClient(append(api.ProducerOpts(apiProduceTimeout), topics.BatchCompression(e.keyring != nil))...)
 	if err != nil {
 		return nil, err
 	}

@@ -76,19 +76,35 @@ func (b *Broker) Clean(ctx context.Context) error {
 	return nil
 }
 
-// abortStaleRoll starts the cleaner's producer at once, so that a roll a killed process left open on this data dir is
-// aborted now rather than holding every read-committed reader of the
-// compacted topics back until its timeout. It runs before Start returns.
-func (b *Broker) abortStaleRoll(ctx context.Context) error {
+// settleTables runs before Start returns, before any client reads. It
+// starts the cleaner's producer: a new epoch of rollTxnID, which aborts a
+// roll a killed process left open on this data dir. Then it ends every
+// compacted partition with a commit marker. When kfake loads a data dir it
+// aborts the transactions a killed process left open, but writes no abort
+// marker, so a table catching up (it applies records until it has seen the
+// last stable offset) would see nothing past the aborted records until the
+// partition's next record, on a quiet table up to the next clean a minute
+// later. The marker is that record.
+func (b *Broker) settleTables(ctx context.Context) error {
 	b.cleanMu.Lock()
 	defer b.cleanMu.Unlock()
 	c, err := b.cleanerClient()
 	if err != nil {
 		return err
 	}
+	// The client caches what it learnt here (no topics yet, on a new
+	// broker) for a while: the next Clean starts with a fresh one.
+	defer func() { c.close(); b.cleaner = nil }()
 	ctx, cancel := context.WithTimeout(ctx, rollTxnTimeout)
 	defer cancel()
-	return c.initProducer(ctx)
+	if err := c.initProducer(ctx); err != nil {
+		return err
+	}
+	compacted, err := c.keepCompacted(ctx)
+	if err != nil {
+		return err
+	}
+	return c.roll(ctx, compacted)
 }
 
 // cleanLoop cleans every interval until ctx ends.

@@ -222,7 +222,7 @@ func makeBody(i, n, batchSize int, now time.Time) []byte {
 // has it seal every value, creating the users' data keys as it meets them.
 func runHTTP(ctx context.Context, addr string, ws config.Config, bodies [][]byte, cfg IngestConfig, res *IngestResult, sealed bool) error {
 	written := newTopicBytes()
-	producer, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.WithHooks(written)}, api.ProducerOpts(0)...), compression(cfg.NoCompression)...)...)
+	producer, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.WithHooks(written)}, api.ProducerOpts(0)...), compression(cfg.NoCompression, sealed)...)...)
 	if err != nil {
 		return err
 	}
@@ -422,7 +422,7 @@ func runBaseline(ctx context.Context, addr, topic, workspace string, bodies [][]
 		}
 	}
 	producer, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic)},
-		append(api.ProducerOpts(0), compression(cfg.NoCompression)...)...)...)
+		append(api.ProducerOpts(0), compression(cfg.NoCompression, false)...)...)...)
 	if err != nil {
 		return err
 	}

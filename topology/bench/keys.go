@@ -69,13 +69,14 @@ func benchSealer(ctx context.Context, cl *kgo.Client, names topics.Names, kr *sh
 	}, nil
 }
 
-// compression is the producer options of a run: none, or batch compression
-// off.
-func compression(off bool) []kgo.Opt {
-	if !off {
-		return nil
+// compression is the batch compression of a run's producers: the roles'
+// own (topics.BatchCompression: none for sealed values), or off with
+// --no-compression.
+func compression(off, sealed bool) []kgo.Opt {
+	if off {
+		return []kgo.Opt{kgo.ProducerBatchCompression(kgo.NoCompression())}
 	}
-	return []kgo.Opt{kgo.ProducerBatchCompression(kgo.NoCompression())}
+	return []kgo.Opt{topics.BatchCompression(sealed)}
 }
 
 // cpuTime is the CPU time (user and system) the process has used so far:

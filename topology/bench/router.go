@@ -138,7 +138,7 @@ func Router(ctx context.Context, cfg RouterConfig) (RouterResult, error) {
 func runRouter(ctx context.Context, addr string, cfg RouterConfig, ws config.Config, kr *shred.Keyring, res *RouterResult, out io.Writer) error {
 	names := topics.Names{Prefix: ws.TopicPrefix}
 	written := newTopicBytes()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ProducerBatchMaxBytes(1 << 20), kgo.WithHooks(written)}, compression(cfg.NoCompression)...)...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ProducerBatchMaxBytes(1 << 20), kgo.WithHooks(written)}, compression(cfg.NoCompression, kr != nil)...)...)
 	if err != nil {
 		return err
 	}
@@ -166,7 +166,7 @@ func runRouter(ctx context.Context, addr string, cfg RouterConfig, ws config.Con
 	reg := prometheus.NewRegistry()
 	routed := newTopicBytes()
 	r, err := router.New(router.Config{Seeds: []string{addr}, Workspace: ws, Keyring: kr, Registry: reg,
-		ClientOpts: append(compression(cfg.NoCompression), kgo.WithHooks(routed))})
+		ClientOpts: append(compression(cfg.NoCompression, kr != nil), kgo.WithHooks(routed))})
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,9 @@ func (r *Reader) Run(ctx context.Context) error {
 		kgo.SeedBrokers(r.cfg.brokers()...),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// A partition may end with a transaction marker (the dev broker's
+		// cleaner writes them): it is read to know the end was reached.
+		kgo.KeepControlRecords(),
 		// A topic created after start is found within this delay.
 		kgo.MetadataMaxAge(10 * time.Second),
 	}, r.cfg.ClientOpts...)
@@ -144,13 +147,16 @@ func (r *Reader) Run(ctx context.Context) error {
 		touched := map[string]bool{}
 		r.mu.Lock()
 		fetches.EachRecord(func(rec *kgo.Record) {
+			if end, ok := ends[rec.Partition]; ok && rec.Offset+1 >= end {
+				delete(ends, rec.Partition)
+			}
+			if rec.Attrs.IsControl() {
+				return
+			}
 			r.h.apply(rec, r.log.Warn)
 			if name, version, err := plan.ParseKey(string(rec.Key)); err == nil {
 				touched[name] = true
 				delete(r.loaded, versionKey{name, version})
-			}
-			if end, ok := ends[rec.Partition]; ok && rec.Offset+1 >= end {
-				delete(ends, rec.Partition)
 			}
 		})
 		r.mu.Unlock()

@@ -125,3 +125,34 @@ func TestReaderNotReadyWithoutBroker(t *testing.T) {
 		t.Fatal("ready without a broker")
 	}
 }
+
+// The dev broker's cleaner ends partitions with a transaction marker; a
+// partition whose last record is one is still read to its end, by a reader
+// (ready, plan installed) and by the store (listing).
+func TestPartitionsEndingWithAMarkerAreReadToTheEnd(t *testing.T) {
+	b, cfg := startBroker(t)
+	s := newStore(t, cfg)
+	ctx := ctxT(t)
+	if _, err := s.Publish(ctx, testPlan(t, `"int"`), PublishOptions{Author: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Clean(ctx); err != nil { // a commit marker after the plan
+		t.Fatal(err)
+	}
+	v := validate.New()
+	r, err := NewReader(cfg, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go r.Run(ctx)
+	if err := r.WaitReady(ctx); err != nil {
+		t.Fatalf("the reader never reached the marker: %v", err)
+	}
+	if o, pv := verdict(v); o != validate.Blocked || pv != 1 {
+		t.Fatalf("after the marker: %v v%d", o, pv)
+	}
+	list, err := newStore(t, cfg).List(ctx)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("List: %v %v", list, err)
+	}
+}

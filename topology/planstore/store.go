@@ -141,6 +141,9 @@ func (s *Store) scan(ctx context.Context, fn func(*kgo.Record)) error {
 	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(s.cfg.brokers()...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.topic: starts}),
+		// A partition may end with a transaction marker (the dev broker's
+		// cleaner writes them): it is read to know the end was reached.
+		kgo.KeepControlRecords(),
 	}, s.cfg.ClientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -148,7 +151,7 @@ func (s *Store) scan(ctx context.Context, fn func(*kgo.Record)) error {
 	}
 	defer cl.Close()
 	// Compaction keeps the last batch of a partition, so the record just
-	// below each end offset is always there to be read.
+	// below each end offset (a marker included) is always there to be read.
 	for len(ends) > 0 {
 		fetches := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -162,7 +165,9 @@ func (s *Store) scan(ctx context.Context, fn func(*kgo.Record)) error {
 			if !ok || r.Offset >= end {
 				return // past the snapshot
 			}
-			fn(r)
+			if !r.Attrs.IsControl() {
+				fn(r)
+			}
 			if r.Offset+1 >= end {
 				delete(ends, r.Partition)
 			}

@@ -85,3 +85,14 @@ func ParseOrigin(v []byte) (partition int32, offset int64, ok bool) {
 	}
 	return 0, 0, false
 }
+
+// BatchCompression is the batch compression of a producer writing sluice's
+// topics: none when values are sealed (ciphertext does not compress, and
+// every sealed value was compressed on its own before it was sealed), else
+// snappy, franz-go's default.
+func BatchCompression(sealed bool) kgo.Opt {
+	if sealed {
+		return kgo.ProducerBatchCompression(kgo.NoCompression())
+	}
+	return kgo.ProducerBatchCompression(kgo.SnappyCompression(), kgo.NoCompression())
+}
