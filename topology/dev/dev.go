@@ -24,10 +24,13 @@ import (
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
-// DevInstance is the topology.Config.Instance of the dev process: one data
-// dir runs one dev process, so a restart after a crash finds its router's
-// transaction by this name and aborts it at once.
-const DevInstance = "dev"
+// The dev process leaves topology.Config.Instance empty: its router takes a
+// new transactional id at every start. The embedded broker runs in the same
+// process, and when that process is killed mid-transaction the broker
+// aborts the transaction as it loads its data dir, without writing an abort
+// marker; a consumer then skips that producer id's records until such a
+// marker, so a router coming back with the same id would have every record
+// it writes to those partitions skipped. A new id has none to skip.
 
 // Config configures `sluice dev`. The zero value uses DESIGN's defaults and
 // runs every role.
@@ -177,7 +180,7 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 		info.WriteKeys[s.Name] = s.WriteKey
 	}
 	run := topology.Config{Cluster: conn, Workspace: ws, Roles: cfg.Roles, AdminToken: adminToken, Logger: log,
-		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies, Instance: DevInstance}
+		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}
 	if run.Keyring, err = dir.devKeyring(ws); err != nil {
 		return err
 	}
