@@ -166,7 +166,7 @@ func runRouter(ctx context.Context, addr string, cfg RouterConfig, ws config.Con
 	reg := prometheus.NewRegistry()
 	routed := newTopicBytes()
 	r, err := router.New(router.Config{Seeds: []string{addr}, Workspace: ws, Keyring: kr, Registry: reg,
-		ClientOpts: append(compression(cfg.NoCompression, kr != nil), kgo.WithHooks(routed))})
+		ClientOpts: append(compression(cfg.NoCompression, false), kgo.WithHooks(routed))})
 	if err != nil {
 		return err
 	}

@@ -266,7 +266,6 @@ func (r *Router) Run(ctx context.Context) error {
 		}),
 		kgo.TransactionTimeout(r.cfg.TransactionTimeout),
 		kgo.ProducerLinger(0),
-		topics.BatchCompression(r.cfg.Keyring != nil),
 	}, r.cfg.ClientOpts...)...)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
