@@ -191,8 +191,8 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background()) // the broker's lifetime, ended by Close
 	b.stopClean = stop
-	if err := b.settleTables(ctx); err != nil {
-		logger.Warn("broker: cleaner: ending the compacted partitions at start", "err", err)
+	if err := b.endPartitions(ctx); err != nil {
+		logger.Warn("broker: cleaner: ending the partitions at start", "err", err)
 	}
 	if every > 0 {
 		go b.cleanLoop(ctx, every)

@@ -44,6 +44,7 @@ const rollTxnID = "sluice.broker.log-cleaner"
 
 // cleaner is the state of a broker's log cleaner.
 type cleaner struct {
+	opts   []kgo.Opt // how to connect: seeds, SASL, TLS
 	cl     *kgo.Client
 	adm    *kadm.Client
 	rolled map[string]map[int32]int64 // end offset after the last marker, per partition
@@ -76,16 +77,18 @@ func (b *Broker) Clean(ctx context.Context) error {
 	return nil
 }
 
-// settleTables runs before Start returns, before any client reads. It
+// endPartitions runs before Start returns, before any client reads. It
 // starts the cleaner's producer: a new epoch of rollTxnID, which aborts a
-// roll a killed process left open on this data dir. Then it ends every
-// compacted partition with a commit marker. When kfake loads a data dir it
-// aborts the transactions a killed process left open, but writes no abort
-// marker, so a table catching up (it applies records until it has seen the
-// last stable offset) would see nothing past the aborted records until the
-// partition's next record, on a quiet table up to the next clean a minute
-// later. The marker is that record.
-func (b *Broker) settleTables(ctx context.Context) error {
+// roll a killed process left open on this data dir. Then it ends with a
+// commit marker every partition whose last record is transactional data
+// with no marker after it. When kfake loads a data dir it aborts the
+// transactions a killed process left open, but writes no abort marker, so a
+// reader that must see a partition's last offset (a table catching up; the
+// regulator checking that a group passed an offset) would see nothing past
+// the aborted records until the partition's next record: on a quiet table,
+// the next clean a minute later; on a quiet stream, the next event. The
+// marker is that record.
+func (b *Broker) endPartitions(ctx context.Context) error {
 	b.cleanMu.Lock()
 	defer b.cleanMu.Unlock()
 	c, err := b.cleanerClient()
@@ -100,11 +103,69 @@ func (b *Broker) settleTables(ctx context.Context) error {
 	if err := c.initProducer(ctx); err != nil {
 		return err
 	}
-	compacted, err := c.keepCompacted(ctx)
-	if err != nil {
+	open, err := c.openTails(ctx)
+	if err != nil || len(open) == 0 {
 		return err
 	}
-	return c.roll(ctx, compacted)
+	return c.commitEmpty(ctx, open)
+}
+
+// openTails lists the partitions whose last record is transactional data:
+// a transaction that has not ended, or that kfake aborted at load without
+// a marker.
+func (c *cleaner) openTails(ctx context.Context) (map[string][]int32, error) {
+	topics, err := c.adm.ListTopics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("broker: cleaner: listing topics: %w", err)
+	}
+	if len(topics) == 0 {
+		return nil, nil
+	}
+	ends, err := c.adm.ListEndOffsets(ctx, topics.Names()...)
+	if err != nil {
+		return nil, fmt.Errorf("broker: cleaner: listing end offsets: %w", err)
+	}
+	last := map[string]map[int32]kgo.Offset{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			if last[o.Topic] == nil {
+				last[o.Topic] = map[int32]kgo.Offset{}
+			}
+			last[o.Topic][o.Partition] = kgo.NewOffset().At(o.Offset - 1)
+		}
+	})
+	if len(last) == 0 {
+		return nil, nil
+	}
+	cl, err := kgo.NewClient(append(c.opts, kgo.ConsumePartitions(last), kgo.KeepControlRecords(),
+		kgo.FetchIsolationLevel(kgo.ReadUncommitted()))...)
+	if err != nil {
+		return nil, fmt.Errorf("broker: cleaner: %w", err)
+	}
+	defer cl.Close()
+	left := 0
+	for _, ps := range last {
+		left += len(ps)
+	}
+	open := map[string][]int32{}
+	for left > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("broker: cleaner: reading the partitions' last records: %w", err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			want, ok := last[r.Topic][r.Partition]
+			if !ok || r.Offset != want.EpochOffset().Offset {
+				return
+			}
+			delete(last[r.Topic], r.Partition)
+			left--
+			if r.Attrs.IsTransactional() && !r.Attrs.IsControl() {
+				open[r.Topic] = append(open[r.Topic], r.Partition)
+			}
+		})
+	}
+	return open, nil
 }
 
 // cleanLoop cleans every interval until ctx ends.
@@ -154,7 +215,7 @@ func (b *Broker) cleanerClient() (*cleaner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: cleaner client: %w", err)
 	}
-	b.cleaner = &cleaner{cl: cl, adm: kadm.NewClient(cl), rolled: map[string]map[int32]int64{}, pid: -1}
+	b.cleaner = &cleaner{opts: opts, cl: cl, adm: kadm.NewClient(cl), rolled: map[string]map[int32]int64{}, pid: -1}
 	return b.cleaner, nil
 }
 

@@ -285,9 +285,10 @@ func TestStartAbortsARollLeftOpen(t *testing.T) {
 
 // A transaction open when the process was killed is aborted when the next
 // broker loads the data dir, without an abort marker; the marker each
-// compacted partition gets at Start lets a read-committed reader see the
-// partition's last stable offset at once, rather than at its next record.
-func TestTablesAreReadableToTheirEndAfterAKill(t *testing.T) {
+// partition gets at Start lets a read-committed reader see the partition's
+// last stable offset at once, rather than at its next record: a compacted
+// table and a stream alike.
+func TestPartitionsAreReadableToTheirEndAfterAKill(t *testing.T) {
 	dir := t.TempDir()
 	b, err := broker.Start(broker.Config{DataDir: dir, CleanEvery: -1})
 	if err != nil {
@@ -295,15 +296,13 @@ func TestTablesAreReadableToTheirEndAfterAKill(t *testing.T) {
 	}
 	defer b.Close()
 	createTopic(t, b, "table", 1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")})
-	plain, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic("table"))
+	createTopic(t, b, "stream", 1, nil)
+	plain, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	if err := plain.ProduceSync(t.Context(), &kgo.Record{Key: []byte("k1"), Value: []byte("v1")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	txn, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("a-router"), kgo.DefaultProduceTopic("table"))
+	txn, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("a-router"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,8 +310,13 @@ func TestTablesAreReadableToTheirEndAfterAKill(t *testing.T) {
 	if err := txn.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
-	if err := txn.ProduceSync(t.Context(), &kgo.Record{Key: []byte("k2"), Value: []byte("v2")}).FirstErr(); err != nil {
-		t.Fatal(err)
+	for _, topic := range []string{"table", "stream"} {
+		if err := plain.ProduceSync(t.Context(), &kgo.Record{Topic: topic, Key: []byte("k1"), Value: []byte("v1")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.ProduceSync(t.Context(), &kgo.Record{Topic: topic, Key: []byte("k2"), Value: []byte("v2")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// The data dir as a kill -9 leaves it: every write made, nothing saved
 	// at shutdown.
@@ -326,23 +330,32 @@ func TestTablesAreReadableToTheirEndAfterAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b2.Close()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b2.Addr()), kgo.ConsumeTopics("table"),
+	for _, topic := range []string{"table", "stream"} {
+		readToTheEnd(t, b2, topic)
+	}
+}
+
+// readToTheEnd reads topic's partition 0 as a table follower does (read
+// committed, markers kept) until it has seen the record before the last
+// stable offset; the aborted record must not be among what it saw.
+func readToTheEnd(t *testing.T, b *broker.Broker, topic string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics(topic),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	stable, err := kadm.NewClient(cl).ListCommittedOffsets(t.Context(), "table")
+	stable, err := kadm.NewClient(cl).ListCommittedOffsets(t.Context(), topic)
 	if err == nil {
 		err = stable.Error()
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	end, _ := stable.Lookup("table", 0)
-	// A table follower applies records until it has seen end.Offset - 1.
-	// Liveness bound: the next clean would come a minute later.
+	end, _ := stable.Lookup(topic, 0)
+	// Liveness bound: without the marker, only a new record would end it.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	var seen []string
@@ -354,11 +367,11 @@ func TestTablesAreReadableToTheirEndAfterAKill(t *testing.T) {
 		})
 	}
 	if next < end.Offset {
-		t.Fatalf("the reader saw %v and waits for offset %d: the aborted transaction's tail hides the end", seen, end.Offset-1)
+		t.Fatalf("%s: the reader saw %v and waits for offset %d: the aborted transaction's tail hides the end", topic, seen, end.Offset-1)
 	}
 	for _, s := range seen {
-		if strings.HasPrefix(s, "1:k2") {
-			t.Fatalf("the aborted record was read: %v", seen)
+		if strings.Contains(s, ":k2:") {
+			t.Fatalf("%s: the aborted record was read: %v", topic, seen)
 		}
 	}
 }
