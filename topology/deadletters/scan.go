@@ -85,19 +85,28 @@ type snapshot struct {
 	// keyed counts, by reason, the unreadable letters that carry an
 	// event's key: only sink letters do (api and router letters have none).
 	keyed map[string]int
-	// replays names, per letter ID, the replays that re-delivered it.
-	replays map[string][]string
+	// replays names, per letter ID, the replays that re-delivered it, with
+	// their times (markers of one letter may sit on different
+	// partitions, so the read order is not the order they were written).
+	replays map[string][]replayed
+}
+
+// replayed is one replay of a letter: its id and when it ran (the marker's
+// At, to the nanosecond).
+type replayed struct {
+	at time.Time
+	id string
 }
 
 // read reads the deadletter topic from its start to its end at the time of
 // the call (committed records only). keepEvents keeps the letters' events
 // and payloads in memory; without it only their metadata is kept.
 func (s *Service) read(ctx context.Context, f Filter, t *privacyTables, keepEvents bool) (*snapshot, error) {
-	snap := &snapshot{unreadable: unreadableGroups{}, keyed: map[string]int{}, replays: map[string][]string{}}
+	snap := &snapshot{unreadable: unreadableGroups{}, keyed: map[string]int{}, replays: map[string][]replayed{}}
 	err := s.eachRecord(ctx, s.names.Of(topics.DeadLetter), func(r *kgo.Record) {
 		if m, ok := readMarker(r); ok {
 			for _, id := range m.Letters {
-				snap.replays[id] = append(snap.replays[id], m.Replay)
+				snap.replays[id] = append(snap.replays[id], replayed{m.At, m.Replay})
 			}
 			return
 		}
@@ -129,7 +138,11 @@ func (s *Service) read(ctx context.Context, f Filter, t *privacyTables, keepEven
 		return nil, err
 	}
 	for _, l := range snap.letters {
-		l.Replays = snap.replays[l.ID]
+		rs := snap.replays[l.ID]
+		slices.SortStableFunc(rs, func(a, b replayed) int { return a.at.Compare(b.at) })
+		for _, r := range rs {
+			l.Replays = append(l.Replays, r.id)
+		}
 	}
 	slices.SortStableFunc(snap.letters, func(a, b *Letter) int { return a.At.Compare(b.At) })
 	return snap, nil
