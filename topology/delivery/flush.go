@@ -104,7 +104,8 @@ func (e *Engine) chunks(p *partition, recs []*kgo.Record) [][]*kgo.Record {
 // A retryable failure is retried until meta.cut.since + RetryHorizon.
 // Before every write attempt, meta is committed: the cut and the time of
 // its first failure survive a crash or a rebalance, and a member that lost
-// the partition finds out before it writes.
+// the partition finds out before it writes. Then the tables catch up (the
+// barrier) and the privacy re-check runs, right before the write.
 func (e *Engine) deliver(ctx, stop context.Context, cl *kgo.Client, n int32, p *partition, chunk []*kgo.Record, meta commitMeta) error {
 	m := e.metrics
 	first, last := chunk[0], chunk[len(chunk)-1]
@@ -149,12 +150,17 @@ func (e *Engine) deliver(ctx, stop context.Context, cl *kgo.Client, n int32, p *
 		pending = append(pending, i)
 	}
 	for attempt := 1; len(pending) > 0; attempt++ {
+		// The commit (the cut, and the lease check) comes before the
+		// barrier, so that nothing but the privacy check stands between
+		// the barrier and the write.
+		if err := e.commit(ctx, cl, p, n, first.Offset, meta); err != nil {
+			return err
+		}
 		// The barrier: apply every suppression acknowledged before this
-		// attempt (the first attempt's was taken above).
-		if attempt > 1 {
-			if err := e.follower.CatchUp(ctx); err != nil {
-				return fmt.Errorf("tables: %w", err)
-			}
+		// attempt, the first included (the records were opened and the
+		// commit made since the barrier above).
+		if err := e.follower.CatchUp(ctx); err != nil {
+			return fmt.Errorf("tables: %w", err)
 		}
 		b := sinks.Batch{Topic: e.topic, Partition: n, FirstOffset: first.Offset, LastOffset: last.Offset}
 		kept := pending[:0:0]
@@ -176,9 +182,6 @@ func (e *Engine) deliver(ctx, stop context.Context, cl *kgo.Client, n int32, p *
 		pending = kept
 		if len(pending) == 0 {
 			break
-		}
-		if err := e.commit(ctx, cl, p, n, first.Offset, meta); err != nil {
-			return err
 		}
 		start := time.Now()
 		err := e.cfg.Sink.Write(ctx, b)
