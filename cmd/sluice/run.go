@@ -93,7 +93,7 @@ missing or has the wrong cleanup policy: create them with 'sluice topics apply'.
 	f.IntVar(&maxConns, "api-max-connections", api.DefaultMaxConnections, "connections the API holds open at once; more wait in the accept queue (api role)")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "address serving /metrics, /healthz and /readyz for every role of the process (default: none)")
 	f.StringSliceVar(&brokers, "brokers", nil, "seed brokers, overriding the config's kafka.brokers")
-	f.StringVar(&instance, "instance", "", "this process's name among the copies of its roles, kept across its restarts and unique among running ones (e.g. a StatefulSet pod name): a restarted router then aborts its predecessor's open transaction at once (default: random per start)")
+	f.StringVar(&instance, "instance", "", "this process's name among the copies of its roles, kept across its restarts and unique among running ones (e.g. a StatefulSet pod name): a restarted router then aborts its predecessor's open transaction at once; not with the embedded broker of sluice dev (default: random per start)")
 	f.DurationVar(&shutdown, "shutdown-timeout", topology.DefaultShutdownTimeout, "how long roles may drain, flush and commit after SIGTERM")
 	token.register(f, "none: the admin API takes personal tokens only (sluice tokens create)")
 	apiOpts.register(f)
