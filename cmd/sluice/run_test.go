@@ -74,20 +74,22 @@ func TestRunRefusesToStart(t *testing.T) {
 		name   string
 		config string
 		want   []string
+		args   []string // besides --config and --roles
 	}{
-		{"missing topics", writeConfig("missing.yaml", brokers), []string{"missing.events.raw", "sluice topics apply"}},
-		{"wrong cleanup policy", wrong, []string{"wrong.suppressions", "compact", "delete"}},
+		{"missing topics", writeConfig("missing.yaml", brokers), []string{"missing.events.raw", "sluice topics apply"}, nil},
+		{"wrong cleanup policy", wrong, []string{"wrong.suppressions", "compact", "delete"}, nil},
 		{"bad TLS file", writeConfig("tls.yaml", brokers+"  tls: {ca: "+filepath.Join(dir, "no-such-ca.pem")+"}\n"),
-			[]string{"kafka.tls.ca", "no-such-ca.pem"}},
+			[]string{"kafka.tls.ca", "no-such-ca.pem"}, nil},
 		{"missing SASL secret", writeConfig("sasl.yaml", brokers+"  sasl: {mechanism: SCRAM-SHA-512, user: sluice, passwordEnv: SLUICE_TEST_UNSET_PASSWORD}\n"),
-			[]string{"kafka.sasl.passwordEnv", "SLUICE_TEST_UNSET_PASSWORD"}},
-		{"no brokers", writeConfig("nobrokers.yaml", ""), []string{"kafka.brokers"}},
+			[]string{"kafka.sasl.passwordEnv", "SLUICE_TEST_UNSET_PASSWORD"}, nil},
+		{"no brokers", writeConfig("nobrokers.yaml", ""), []string{"kafka.brokers"}, nil},
+		{"bad instance name", writeConfig("instance.yaml", brokers), []string{`Instance "router 1"`, "A-Z a-z 0-9"}, []string{"--instance", "router 1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			out, err := runSluice(ctx, "run", "--config", tc.config, "--roles", "router,sink,regulator")
+			out, err := runSluice(ctx, append([]string{"run", "--config", tc.config, "--roles", "router,sink,regulator"}, tc.args...)...)
 			if err == nil {
 				t.Fatalf("sluice run started; output %q", out)
 			}
