@@ -2,12 +2,12 @@ package api
 
 import (
 	"context"
-	"strconv"
+	"encoding/json"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/sluicehq/sluice/schemas"
+	"github.com/sluicehq/sluice/topology/topics"
 )
 
 // deadLetter records refused input on the deadletter topic: the reason, the
@@ -23,41 +23,17 @@ func (s *Server) deadLetter(ctx context.Context, route string, src *source, rece
 		s.metrics.dropped.WithLabelValues(src.name, e.code).Inc()
 		return
 	}
-	v := make([]byte, 0, 512+min(len(body), s.cfg.DeadLetterBodyBytes)*11/10)
-	v = append(v, `{"reason":`...)
-	v = schemas.AppendJSONString(v, e.message)
-	v = append(v, `,"code":`...)
-	v = schemas.AppendJSONString(v, e.code)
-	v = append(v, `,"status":`...)
-	v = strconv.AppendInt(v, int64(e.status), 10)
-	if e.index >= 0 {
-		v = append(v, `,"index":`...)
-		v = strconv.AppendInt(v, int64(e.index), 10)
-	}
-	if messageID != "" {
-		v = append(v, `,"messageId":`...)
-		v = schemas.AppendJSONString(v, messageID)
-	}
-	if e.field != "" {
-		v = append(v, `,"field":`...)
-		v = schemas.AppendJSONString(v, e.field)
-	}
-	v = append(v, `,"workspace":`...)
-	v = schemas.AppendJSONString(v, s.workspace)
-	v = append(v, `,"source":`...)
-	v = schemas.AppendJSONString(v, src.name)
-	v = append(v, `,"route":`...)
-	v = schemas.AppendJSONString(v, route)
-	v = append(v, `,"receivedAt":`...)
-	v = schemas.AppendJSONString(v, receivedAt.UTC().Format(time.RFC3339Nano))
-	v = append(v, `,"bodyBytes":`...)
-	v = strconv.AppendInt(v, int64(len(body)), 10)
 	prefix := body[:min(len(body), s.cfg.DeadLetterBodyBytes)]
-	v = append(v, `,"body":`...)
-	v = schemas.AppendJSONString(v, string(prefix))
-	v = append(v, `,"truncated":`...)
-	v = strconv.AppendBool(v, len(prefix) < len(body))
-	v = append(v, '}')
+	at, truncated := receivedAt.UTC(), len(prefix) < len(body)
+	letter := topics.DeadLetterValue{
+		Reason: e.message, Code: e.code, Status: e.status, MessageID: messageID, Field: e.field,
+		Workspace: s.workspace, Source: src.name, Route: route, ReceivedAt: &at,
+		BodyBytes: len(body), Body: string(prefix), Truncated: &truncated,
+	}
+	if e.index >= 0 {
+		letter.Index = &e.index
+	}
+	v, _ := json.Marshal(letter) // strings, numbers and a time: cannot fail
 	v, ok := s.sealDeadLetter(ctx, receivedAt, v)
 	if !ok {
 		return

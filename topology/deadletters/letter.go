@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/processors/shred"
 	"github.com/sluicehq/sluice/schemas"
+	"github.com/sluicehq/sluice/topology/topics"
 )
 
 // Origin says which role wrote a dead letter.
@@ -30,11 +31,7 @@ const (
 func (o Origin) valid() bool { return o == OriginSink || o == OriginRouter || o == OriginAPI }
 
 // Position is a record's place in a topic.
-type Position struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-}
+type Position = topics.Position
 
 // Letter is one readable dead letter's metadata: where it came from and
 // why, never the event's properties, traits or context (Payload only when
@@ -80,28 +77,6 @@ type Letter struct {
 	event   schemas.Event
 }
 
-// wire is a dead letter's plaintext as the three roles write it:
-// topology/delivery (sink), topology/router and topology/api.
-type wire struct {
-	Destination string `json:"destination"`
-	Reason      string `json:"reason"`
-	Error       string `json:"error"`
-	Attempts    int    `json:"attempts"`
-	Topic       string `json:"topic"`
-	Partition   int32  `json:"partition"`
-	Offset      int64  `json:"offset"`
-	Event       string `json:"event"` // sink: the dest.<name> value
-	Value       string `json:"value"` // router: the events.raw value
-	Code        string `json:"code"`  // api
-	Status      int    `json:"status"`
-	MessageID   string `json:"messageId"`
-	Field       string `json:"field"`
-	Source      string `json:"source"`
-	Route       string `json:"route"`
-	BodyBytes   int    `json:"bodyBytes"`
-	Body        string `json:"body"`
-}
-
 // errUnknownShape reports a plaintext that is none of the three kinds.
 var errUnknownShape = errors.New("deadletters: not a dead letter of a known kind (sink, router or api)")
 
@@ -109,24 +84,24 @@ var errUnknownShape = errors.New("deadletters: not a dead letter of a known kind
 // router letter is decoded for its ids; one that does not decode leaves
 // them empty (such a letter is listed, never replayed).
 func decodeLetter(plain []byte) (*Letter, error) {
-	var w wire
+	var w topics.DeadLetterValue
 	if err := json.Unmarshal(plain, &w); err != nil {
 		return nil, fmt.Errorf("deadletters: %w", err)
 	}
 	l := &Letter{Reason: w.Reason, Error: w.Error, Attempts: w.Attempts}
 	switch {
-	case w.Destination != "":
+	case w.Destination != "" && w.Position != nil:
 		l.Origin, l.Destination, l.payload = OriginSink, w.Destination, w.Event
 	case w.Code != "":
 		l.Origin, l.Reason, l.Error, l.payload = OriginAPI, w.Code, w.Reason, w.Body
 		l.Status, l.MessageID, l.Field, l.Source, l.Route, l.BodyBytes = w.Status, w.MessageID, w.Field, w.Source, w.Route, w.BodyBytes
 		return l, nil
-	case w.Topic != "":
+	case w.Position != nil && w.Position.Topic != "":
 		l.Origin, l.payload = OriginRouter, w.Value
 	default:
 		return nil, errUnknownShape
 	}
-	l.From = &Position{Topic: w.Topic, Partition: w.Partition, Offset: w.Offset}
+	l.From = w.Position
 	if schemas.DecodeRaw([]byte(l.payload), &l.event) == nil {
 		l.MessageID, l.Type, l.Event = l.event.MessageID, string(l.event.Type), l.event.Event
 	}

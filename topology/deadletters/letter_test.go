@@ -1,6 +1,7 @@
 package deadletters
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/topology/topics"
 )
 
 // The three roles' dead letters decode to their origin, reason and the
@@ -20,9 +23,9 @@ func TestDecodeLetter(t *testing.T) {
 	}{
 		{"sink", `{"destination":"crm","reason":"refused","error":"HTTP 400","attempts":1,"topic":"sluice.dest.crm","partition":2,"offset":7,"event":` + quote(event) + `}`,
 			Letter{Origin: OriginSink, Destination: "crm", Reason: "refused", Error: "HTTP 400", Attempts: 1,
-				From: &Position{"sluice.dest.crm", 2, 7}, MessageID: "m1", Type: "track", Event: "Signed Up"}},
+				From: &Position{Topic: "sluice.dest.crm", Partition: 2, Offset: 7}, MessageID: "m1", Type: "track", Event: "Signed Up"}},
 		{"router", `{"reason":"undecodable","topic":"sluice.events.raw","partition":0,"offset":3,"value":"{not json"}`,
-			Letter{Origin: OriginRouter, Reason: "undecodable", From: &Position{"sluice.events.raw", 0, 3}}},
+			Letter{Origin: OriginRouter, Reason: "undecodable", From: &Position{Topic: "sluice.events.raw", Offset: 3}}},
 		{"api", `{"reason":"the body is not JSON","code":"invalid_json","status":400,"messageId":"m2","field":"event","workspace":"acme","source":"web","route":"/v1/track","receivedAt":"2026-12-05T00:00:00Z","bodyBytes":30,"body":"{\"userId\":\"u9\"","truncated":false}`,
 			Letter{Origin: OriginAPI, Reason: "invalid_json", Error: "the body is not JSON", Status: 400, MessageID: "m2", Field: "event",
 				Source: "web", Route: "/v1/track", BodyBytes: 30}},
@@ -119,6 +122,29 @@ func TestWriteErr(t *testing.T) {
 		writeErr(w, c.err)
 		if w.Code != c.status || !strings.Contains(w.Body.String(), c.body) {
 			t.Errorf("%v: %d %s, want %d with %s", c.err, w.Code, w.Body, c.status, c.body)
+		}
+	}
+}
+
+// What the roles write (topics.DeadLetterValue, filled as each fills it)
+// decodes to its origin: writers and reader share one type, and this keeps
+// the reader's tell-apart rules in step with it.
+func TestWrittenLettersDecodeToTheirOrigin(t *testing.T) {
+	at, index := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), 0
+	for want, v := range map[Origin]topics.DeadLetterValue{
+		OriginSink: {Destination: "crm", Reason: "HTTP 410", Error: "gone", Attempts: 3,
+			Position: &topics.Position{Topic: "sluice.dest.crm"}, Event: `{"type":"track"}`},
+		OriginRouter: {Reason: "undecodable", Position: &topics.Position{Topic: "sluice.events.raw"}, Value: "{"},
+		OriginAPI: {Reason: "not JSON", Code: "invalid_json", Status: 400, Index: &index, Workspace: "acme",
+			Source: "web", Route: "/v1/batch", ReceivedAt: &at, BodyBytes: 1, Body: "{"},
+	} {
+		plain, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := decodeLetter(plain)
+		if err != nil || l.Origin != want {
+			t.Errorf("%s: decoded %s as %+v, %v", want, plain, l, err)
 		}
 	}
 }

@@ -288,16 +288,8 @@ func (e *Engine) deadLetter(ctx context.Context, cl *kgo.Client, n int32, dead [
 	recs := make([]*kgo.Record, 0, len(dead))
 	byCode := map[string][]deadLetter{}
 	for _, d := range dead {
-		v, _ := json.Marshal(struct {
-			Destination string `json:"destination"`
-			Reason      string `json:"reason"`
-			Error       string `json:"error"`
-			Attempts    int    `json:"attempts"`
-			Topic       string `json:"topic"`
-			Partition   int32  `json:"partition"`
-			Offset      int64  `json:"offset"`
-			Event       string `json:"event"`
-		}{e.cfg.Destination, d.reason, d.err, d.attempts, d.rec.Topic, d.rec.Partition, d.rec.Offset, string(d.plain)})
+		v, _ := json.Marshal(topics.DeadLetterValue{Destination: e.cfg.Destination, Reason: d.reason, Error: d.err, Attempts: d.attempts,
+			Position: &topics.Position{Topic: d.rec.Topic, Partition: d.rec.Partition, Offset: d.rec.Offset}, Event: string(d.plain)})
 		v, ok := e.seal(d.kid, v)
 		if !ok {
 			e.metrics.outcome("key_shredded")

@@ -333,13 +333,8 @@ func annotate(buf, context []byte, protocols gjson.Result, planName string, res 
 // deadLetter wraps a record that could not be processed (its plaintext
 // value plain) with the reason.
 func (p *pipeline) deadLetter(rec *kgo.Record, plain []byte, reason string) *kgo.Record {
-	v, _ := json.Marshal(struct {
-		Reason    string `json:"reason"`
-		Topic     string `json:"topic"`
-		Partition int32  `json:"partition"`
-		Offset    int64  `json:"offset"`
-		Value     string `json:"value"`
-	}{reason, rec.Topic, rec.Partition, rec.Offset, string(plain)})
+	v, _ := json.Marshal(topics.DeadLetterValue{Reason: reason, Value: string(plain),
+		Position: &topics.Position{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}})
 	return &kgo.Record{Topic: p.names.Of(topics.DeadLetter), Value: v}
 }
 
