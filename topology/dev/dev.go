@@ -24,14 +24,6 @@ import (
 	"github.com/sluicehq/sluice/topology/topics"
 )
 
-// The dev process leaves topology.Config.Instance empty: its router takes a
-// new transactional id at every start. The embedded broker runs in the same
-// process, and when that process is killed mid-transaction the broker
-// aborts the transaction as it loads its data dir, without writing an abort
-// marker; a consumer then skips that producer id's records until such a
-// marker, so a router coming back with the same id would have every record
-// it writes to those partitions skipped. A new id has none to skip.
-
 // Config configures `sluice dev`. The zero value uses DESIGN's defaults and
 // runs every role.
 type Config struct {
@@ -179,6 +171,12 @@ func Run(ctx context.Context, cfg Config, ready func(Info)) error {
 	for _, s := range ws.Sources {
 		info.WriteKeys[s.Name] = s.WriteKey
 	}
+	// Instance stays empty: the router takes a new transactional id at every
+	// start. The embedded broker dies with this process, and when it was
+	// killed mid-transaction it aborts that transaction as it loads its data
+	// dir without writing an abort marker; consumers then skip the producer
+	// id's records until such a marker, so a router back under the same id
+	// would have everything it writes skipped. A new id has none to skip.
 	run := topology.Config{Cluster: conn, Workspace: ws, Roles: cfg.Roles, AdminToken: adminToken, Logger: log,
 		PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}
 	if run.Keyring, err = dir.devKeyring(ws); err != nil {

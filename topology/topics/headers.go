@@ -85,18 +85,3 @@ func ParseOrigin(v []byte) (partition int32, offset int64, ok bool) {
 	}
 	return 0, 0, false
 }
-
-// BatchCompression is the batch compression of the api's producer: none
-// when values are sealed (ciphertext does not compress, and every sealed
-// value was compressed on its own before it was sealed), else snappy,
-// franz-go's default. Measured with `sluice bench ingest --encryption`
-// (two runs each): sealed/plaintext throughput 0.53, 0.48 with snappy, 0.56,
-// 0.58 without; 3% more bytes. The router keeps snappy: its batches also
-// carry the unsealed tables and headers, and the same comparison showed no
-// gain there (0.62, 0.66 with; 0.60, 0.60 without) and 4% more bytes.
-func BatchCompression(sealed bool) kgo.Opt {
-	if sealed {
-		return kgo.ProducerBatchCompression(kgo.NoCompression())
-	}
-	return kgo.ProducerBatchCompression(kgo.SnappyCompression(), kgo.NoCompression())
-}

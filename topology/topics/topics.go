@@ -37,6 +37,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/sluicehq/sluice/topology/config"
 )
 
@@ -214,3 +216,18 @@ func (n Names) specs(partitions int32, t config.Topics, destinations []string) [
 }
 
 func millis(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// BatchCompression is the batch compression of the api's producer: none
+// when values are sealed (ciphertext does not compress, and every sealed
+// value was compressed on its own before it was sealed), else snappy,
+// franz-go's default. Measured with `sluice bench ingest --encryption`
+// (two runs each): sealed/plaintext throughput 0.53, 0.48 with snappy, 0.56,
+// 0.58 without; 3% more bytes. The router keeps snappy: its batches also
+// carry the unsealed tables and headers, and the same comparison showed no
+// gain there (0.62, 0.66 with; 0.60, 0.60 without) and 4% more bytes.
+func BatchCompression(sealed bool) kgo.Opt {
+	if sealed {
+		return kgo.ProducerBatchCompression(kgo.NoCompression())
+	}
+	return kgo.ProducerBatchCompression(kgo.SnappyCompression(), kgo.NoCompression())
+}
